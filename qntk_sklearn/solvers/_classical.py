@@ -1,0 +1,176 @@
+"""Classical solvers of the kernel system: direct (Cholesky / sparse LU) and Krylov."""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.linalg as la
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import BaseLinearSolver, check_system
+from ._spectrum import is_positive_definite
+
+
+class ExactSolver(BaseLinearSolver):
+    """Direct solve of ``K A = Y``: one factorisation serves every right-hand side.
+
+    Dense positive-definite matrices use a Cholesky factorisation; dense matrices that
+    are not (a shallow network's sparsified kernel can be indefinite) use LU. Sparse
+    matrices use SuperLU (:func:`scipy.sparse.linalg.splu`).
+
+    Attributes
+    ----------
+    dual_coef_ : ndarray of shape (n_samples, n_targets)
+    method_ : {"cholesky", "lu", "splu"}
+    classical_cost_ : dict
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from qntk_sklearn.solvers import ExactSolver
+    >>> s = ExactSolver().fit(np.array([[2.0, 1.0], [1.0, 2.0]]), np.array([3.0, 3.0]))
+    >>> s.dual_coef_.ravel(), s.method_
+    (array([1., 1.]), 'cholesky')
+    """
+
+    def __init__(self):
+        pass
+
+    def fit(self, K, Y, *, k_thresh=None):
+        K, Y = check_system(K, Y)
+        n = K.shape[0]
+        if sp.issparse(K):
+            try:
+                lu = spla.splu(K.tocsc())
+            except RuntimeError as exc:
+                raise ValueError(
+                    f"The kernel matrix is singular ({exc}); use solver='iterative' "
+                    "or remove duplicate training points."
+                ) from exc
+            self.dual_coef_ = lu.solve(Y)
+            self.method_ = "splu"
+            fill = int(lu.L.nnz + lu.U.nnz)
+            self.classical_cost_ = {
+                "method": "splu",
+                "nnz": int(K.nnz),
+                "factor_nnz": fill,
+                "flops": float(2 * fill * Y.shape[1]),
+            }
+            return self
+        try:
+            factor = la.cho_factor(K, lower=True, check_finite=False)
+            self.dual_coef_ = la.cho_solve(factor, Y, check_finite=False)
+            self.method_ = "cholesky"
+        except la.LinAlgError:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", la.LinAlgWarning)
+                try:
+                    lu = la.lu_factor(K, check_finite=False)
+                    self.dual_coef_ = la.lu_solve(lu, Y, check_finite=False)
+                    self.method_ = "lu"
+                except la.LinAlgWarning:
+                    self.dual_coef_ = la.lstsq(K, Y, check_finite=False)[0]
+                    self.method_ = "lstsq"
+        self.classical_cost_ = {
+            "method": self.method_,
+            "nnz": int(n * n),
+            "flops": float(n**3 / 3 + 2 * n * n * Y.shape[1]),
+        }
+        return self
+
+
+class IterativeSolver(BaseLinearSolver):
+    """Krylov solve of ``K A = Y``: CG where ``K`` is positive definite, else MINRES.
+
+    Shallow networks make the paper's random sparsified kernel indefinite, where CG
+    fails; MINRES only needs symmetry. Only matrix-vector products with ``K`` are used,
+    so a sparse ``K`` is never densified.
+
+    Parameters
+    ----------
+    method : {"auto", "cg", "minres"}, default="auto"
+        "auto" picks CG when ``K`` is positive definite (Gershgorin discs, then
+        Lanczos) and MINRES otherwise.
+    tol : float, default=1e-10
+        Relative residual tolerance.
+    maxiter : int or None, default=None
+        Iteration cap per right-hand side (None: 10 * n).
+
+    Attributes
+    ----------
+    dual_coef_ : ndarray of shape (n_samples, n_targets)
+    method_ : {"cg", "minres"}
+    n_iter_ : list of int
+        Iterations per right-hand side.
+    classical_cost_ : dict
+        ``iterations``, ``nnz`` and ``flops`` (about 2 nnz per iteration).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from qntk_sklearn.solvers import IterativeSolver
+    >>> s = IterativeSolver().fit(np.array([[2.0, 1.0], [1.0, 2.0]]), np.ones(2))
+    >>> np.round(s.dual_coef_.ravel(), 6), s.method_
+    (array([0.333333, 0.333333]), 'cg')
+    """
+
+    _parameter_constraints = {
+        "method": [StrOptions({"auto", "cg", "minres"})],
+        "tol": [Interval(Real, 0, 1, closed="neither")],
+        "maxiter": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
+    def __init__(self, method="auto", tol=1e-10, maxiter=None):
+        self.method = method
+        self.tol = tol
+        self.maxiter = maxiter
+
+    def fit(self, K, Y, *, k_thresh=None):
+        self._validate_params()
+        K, Y = check_system(K, Y)
+        n = K.shape[0]
+        method = self.method
+        if method == "auto":
+            method = "cg" if is_positive_definite(K) else "minres"
+        maxiter = self.maxiter or 10 * n
+        scale = np.abs(K.diagonal() if sp.issparse(K) else np.diag(K)).max() or 1.0
+        A = K / scale  # tolerance relative to a unit-scale matrix
+        coef = np.empty_like(Y)
+        iterations = []
+        for j in range(Y.shape[1]):
+            count = [0]
+
+            def callback(_x, count=count):
+                count[0] += 1
+
+            if method == "cg":
+                x, info = spla.cg(A, Y[:, j], rtol=self.tol, atol=0.0,
+                                  maxiter=maxiter, callback=callback)
+            else:
+                x, info = spla.minres(A, Y[:, j], rtol=self.tol, maxiter=maxiter,
+                                      callback=callback)
+            if info != 0:
+                warnings.warn(
+                    f"{method.upper()} did not reach tol={self.tol} in {maxiter} "
+                    f"iterations (right-hand side {j}); increase `maxiter` or `tol`.",
+                    ConvergenceWarning,
+                    stacklevel=2,
+                )
+            coef[:, j] = x / scale
+            iterations.append(count[0])
+        nnz = int(K.nnz) if sp.issparse(K) else n * n
+        self.dual_coef_ = coef
+        self.method_ = method
+        self.n_iter_ = iterations
+        self.classical_cost_ = {
+            "method": method,
+            "iterations": iterations,
+            "nnz": nnz,
+            "flops": float(2 * nnz * sum(iterations)),
+        }
+        return self
