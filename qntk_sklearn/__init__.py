@@ -1,9 +1,28 @@
 """qntk-sklearn: train wide and deep networks the quantum way, as scikit-learn estimators.
 
 The method of Zlokapa, Neven and Lloyd (arXiv:2107.09200): compute the network's
-infinite-width neural tangent kernel, sparsify it to O(log n) nonzeros per row, invert
-it with a (simulated) quantum linear-systems algorithm and read the prediction out by
-measurement.
+infinite-width neural tangent kernel (:mod:`qntk_sklearn.kernels`), sparsify it to
+O(log n) nonzeros per row (:mod:`qntk_sklearn.sparsify`), invert it with a classical or
+(simulated) quantum linear-systems algorithm (:mod:`qntk_sklearn.solvers`), and read
+the prediction out by measurement. :class:`QuantumNTKClassifier` and
+:class:`QuantumNTKRegressor` put the whole method behind the scikit-learn API.
 """
 
+from .estimators import (
+    QuantumNTKClassifier,
+    QuantumNTKRegressor,
+    convergence_depth,
+    separation,
+)
+from .kernels import FullyConnectedNTK
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "FullyConnectedNTK",
+    "QuantumNTKClassifier",
+    "QuantumNTKRegressor",
+    "__version__",
+    "convergence_depth",
+    "separation",
+]

@@ -1,0 +1,26 @@
+"""Sparsification of the kernel matrix (the second step of the method).
+
+Patterns are built first, as (row, column) pairs; only their entries are evaluated.
+"""
+
+from ._patterns import (
+    class_thresholds,
+    condition_diagonal,
+    diagonal_pattern,
+    max_row_nonzeros,
+    paper_conditioning_factor,
+    random_pattern,
+    sparse_from_pairs,
+    threshold_entries,
+)
+
+__all__ = [
+    "class_thresholds",
+    "condition_diagonal",
+    "diagonal_pattern",
+    "max_row_nonzeros",
+    "paper_conditioning_factor",
+    "random_pattern",
+    "sparse_from_pairs",
+    "threshold_entries",
+]
