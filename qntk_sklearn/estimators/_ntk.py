@@ -245,7 +245,9 @@ class _BaseQuantumNTK(BaseEstimator):
         if self.sparsity == "none":
             if self.ntk_ is None:
                 return np.array(X, dtype=np.float64)
-            return np.asarray(self.ntk_(X), dtype=np.float64)
+            K = np.asarray(self._kernel_block(X, X), dtype=np.float64)
+            np.fill_diagonal(K, self._kernel_diag(X))
+            return K
         if self.sparsity == "diagonal":
             rows, cols = diagonal_pattern(n)
             return sparse_from_pairs(rows, cols, self._kernel_diag(X), n)
@@ -291,22 +293,6 @@ class _BaseQuantumNTK(BaseEstimator):
         return solver
 
     # --- fit / decision ------------------------------------------------------------
-    def _check_X(self, X, reset):
-        if self.architecture == "precomputed":
-            X = validate_data(self, X, reset=reset, dtype=np.float64)
-            if reset and X.shape[0] != X.shape[1]:
-                raise ValueError(
-                    "With architecture='precomputed', `X` must be the square training "
-                    f"Gram matrix; got shape {X.shape}."
-                )
-            if not reset and X.shape[1] != self.n_train_:
-                raise ValueError(
-                    "With architecture='precomputed', `X` must have one column per "
-                    f"training sample ({self.n_train_}); got shape {X.shape}."
-                )
-            return X
-        return validate_data(self, X, reset=reset, dtype=np.float64)
-
     def _fit(self, X, Y, groups):
         if self.architecture == "precomputed" and X.shape[0] != X.shape[1]:
             raise ValueError(
@@ -354,7 +340,7 @@ class _BaseQuantumNTK(BaseEstimator):
     def _raw_decision(self, X):
         """``K_star @ K_tilde^-1 (Y - mean)`` (through the solver), in row blocks."""
         check_is_fitted(self, "dual_coef_")
-        X = self._check_X(X, reset=False)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
         n_train = self.n_train_
         step = max(1, _PREDICT_BLOCK_ENTRIES // max(n_train, 1))
         out = []

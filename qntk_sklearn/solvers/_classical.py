@@ -16,17 +16,23 @@ from ._base import BaseLinearSolver, check_system
 from ._spectrum import is_positive_definite
 
 
+class SingularSystemWarning(UserWarning):
+    """The kernel system is singular; a minimum-norm least-squares solution is used."""
+
+
 class ExactSolver(BaseLinearSolver):
     """Direct solve of ``K A = Y``: one factorisation serves every right-hand side.
 
     Dense positive-definite matrices use a Cholesky factorisation; dense matrices that
-    are not (a shallow network's sparsified kernel can be indefinite) use LU. Sparse
+    are not (a shallow network's sparsified kernel can be indefinite) use the symmetric
+    indefinite (Bunch-Kaufman) factorisation. Sparse
     matrices use SuperLU (:func:`scipy.sparse.linalg.splu`).
 
     Attributes
     ----------
     dual_coef_ : ndarray of shape (n_samples, n_targets)
-    method_ : {"cholesky", "lu", "splu"}
+    method_ : {"cholesky", "ldl", "splu", "lstsq", "minres"}
+        The last two for singular systems (with a :class:`SingularSystemWarning`).
     classical_cost_ : dict
 
     Examples
@@ -47,11 +53,8 @@ class ExactSolver(BaseLinearSolver):
         if sp.issparse(K):
             try:
                 lu = spla.splu(K.tocsc())
-            except RuntimeError as exc:
-                raise ValueError(
-                    f"The kernel matrix is singular ({exc}); use solver='iterative' "
-                    "or remove duplicate training points."
-                ) from exc
+            except RuntimeError:
+                return self._fit_singular(K, Y)
             self.dual_coef_ = lu.solve(Y)
             self.method_ = "splu"
             fill = int(lu.L.nnz + lu.U.nnz)
@@ -62,25 +65,55 @@ class ExactSolver(BaseLinearSolver):
                 "flops": float(2 * fill * Y.shape[1]),
             }
             return self
+        # Cholesky for positive-definite K; Bunch-Kaufman (LDL^T) otherwise. Either way
+        # an estimate of the reciprocal condition number below n * eps means the
+        # system is numerically singular (duplicate points): fall back to least squares.
+        tiny = n * np.finfo(np.float64).eps
         try:
             factor = la.cho_factor(K, lower=True, check_finite=False)
+            rcond, info = la.lapack.dpocon(factor[0], np.abs(K).sum(axis=0).max(), "L")
+            if info != 0 or rcond < tiny:
+                return self._fit_singular(K, Y)
             self.dual_coef_ = la.cho_solve(factor, Y, check_finite=False)
             self.method_ = "cholesky"
         except la.LinAlgError:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", la.LinAlgWarning)
                 try:
-                    lu = la.lu_factor(K, check_finite=False)
-                    self.dual_coef_ = la.lu_solve(lu, Y, check_finite=False)
-                    self.method_ = "lu"
-                except la.LinAlgWarning:
-                    self.dual_coef_ = la.lstsq(K, Y, check_finite=False)[0]
-                    self.method_ = "lstsq"
+                    self.dual_coef_ = la.solve(K, Y, assume_a="sym", check_finite=False)
+                except (la.LinAlgWarning, la.LinAlgError):
+                    return self._fit_singular(K, Y)
+            self.method_ = "ldl"
         self.classical_cost_ = {
             "method": self.method_,
             "nnz": int(n * n),
             "flops": float(n**3 / 3 + 2 * n * n * Y.shape[1]),
         }
+        return self
+
+
+    def _fit_singular(self, K, Y):
+        """Minimum-norm least-squares solution of a singular system (duplicate points)."""
+        warnings.warn(
+            "The kernel matrix is singular (duplicate training points?); using the "
+            "minimum-norm least-squares solution.",
+            SingularSystemWarning,
+            stacklevel=3,
+        )
+        n = K.shape[0]
+        if sp.issparse(K):
+            iterative = IterativeSolver(method="minres").fit(K, Y)
+            self.dual_coef_ = iterative.dual_coef_
+            self.method_ = "minres"
+            self.classical_cost_ = iterative.classical_cost_
+        else:
+            self.dual_coef_ = la.lstsq(K, Y, check_finite=False)[0]
+            self.method_ = "lstsq"
+            self.classical_cost_ = {
+                "method": "lstsq",
+                "nnz": int(n * n),
+                "flops": float(4 * n**3 / 3),
+            }
         return self
 
 

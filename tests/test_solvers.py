@@ -1,0 +1,160 @@
+"""Classical solvers and spectral estimates against numpy.linalg oracles."""
+
+import pickle
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from sklearn.exceptions import ConvergenceWarning
+
+from qntk_sklearn.solvers import (
+    ExactSolver,
+    IterativeSolver,
+    SingularSystemWarning,
+    gershgorin_bounds,
+    is_positive_definite,
+    spectrum,
+)
+
+
+def _spd(n, seed, shift=1.0):
+    A = np.random.default_rng(seed).normal(size=(n, n))
+    return A @ A.T / n + shift * np.eye(n)
+
+
+def _indefinite(n, seed):
+    r = np.random.default_rng(seed)
+    Q, _ = np.linalg.qr(r.normal(size=(n, n)))
+    w = np.concatenate([np.linspace(1, 3, n - n // 3), -np.linspace(0.5, 2, n // 3)])
+    return Q @ np.diag(w) @ Q.T
+
+
+def _sparse_spd(n, seed):
+    r = np.random.default_rng(seed)
+    A = sp.random(n, n, density=5 / n, random_state=seed, format="csr")
+    A = (A + A.T) * 0.1
+    return (A + sp.diags(1.0 + r.random(n) + abs(A).sum(axis=1).A1)).tocsr()
+
+
+@pytest.mark.parametrize("solver", [ExactSolver(), IterativeSolver()])
+@pytest.mark.parametrize("make", ["dense_spd", "sparse_spd", "dense_indefinite",
+                                  "sparse_indefinite"])
+def test_solvers_match_numpy_solve(solver, make):
+    n = 60
+    K = {
+        "dense_spd": lambda: _spd(n, 0),
+        "sparse_spd": lambda: _sparse_spd(n, 1),
+        "dense_indefinite": lambda: _indefinite(n, 2),
+        "sparse_indefinite": lambda: sp.csr_matrix(_indefinite(n, 3)),
+    }[make]()
+    Y = np.random.default_rng(4).normal(size=(n, 3))
+    dense = K.toarray() if sp.issparse(K) else K
+    expected = np.linalg.solve(dense, Y)
+    got = solver.fit(K, Y).dual_coef_
+    np.testing.assert_allclose(got, expected, rtol=1e-7, atol=1e-8)
+    K_star = np.random.default_rng(5).normal(size=(7, n))
+    np.testing.assert_allclose(
+        solver.decision_function(K_star), K_star @ expected, rtol=1e-6, atol=1e-8
+    )
+
+
+def test_iterative_picks_cg_for_definite_and_minres_for_indefinite():
+    Y = np.ones(40)
+    assert IterativeSolver().fit(_spd(40, 0), Y).method_ == "cg"
+    assert IterativeSolver().fit(_indefinite(40, 0), Y).method_ == "minres"
+    s = IterativeSolver().fit(_sparse_spd(200, 0), np.ones((200, 2)))
+    assert len(s.n_iter_) == 2 and all(i > 0 for i in s.n_iter_)
+    assert s.classical_cost_["flops"] == 2 * s.classical_cost_["nnz"] * sum(s.n_iter_)
+
+
+def test_exact_solver_methods():
+    Y = np.ones(30)
+    assert ExactSolver().fit(_spd(30, 0), Y).method_ == "cholesky"
+    assert ExactSolver().fit(_indefinite(30, 0), Y).method_ == "ldl"
+    assert ExactSolver().fit(sp.csr_matrix(_spd(30, 0)), Y).method_ == "splu"
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_singular_system_warns_and_gives_minimum_norm_solution(sparse):
+    # Two duplicate training points: rows 0 and 1 are equal.
+    K = np.array([[2.0, 2.0, 0.1], [2.0, 2.0, 0.1], [0.1, 0.1, 1.0]])
+    Y = np.array([[1.0], [1.0], [-1.0]])
+    with pytest.warns(SingularSystemWarning, match="singular"):
+        s = ExactSolver().fit(sp.csr_matrix(K) if sparse else K, Y)
+    np.testing.assert_allclose(s.dual_coef_, np.linalg.pinv(K) @ Y, atol=1e-6)
+
+
+def test_iterative_warns_when_not_converged():
+    with pytest.warns(ConvergenceWarning, match="did not reach tol"):
+        IterativeSolver(maxiter=1).fit(_spd(50, 0, shift=0.01), np.ones(50))
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"method": "gmres"}, "'method' parameter"),
+        ({"tol": 0.0}, "'tol' parameter"),
+        ({"maxiter": 0}, "'maxiter' parameter"),
+    ],
+)
+def test_iterative_rejects_bad_parameters(params, match):
+    with pytest.raises(ValueError, match=match):
+        IterativeSolver(**params).fit(np.eye(2), np.ones(2))
+
+
+@pytest.mark.parametrize(
+    "K, Y, match",
+    [
+        (np.ones((2, 3)), np.ones(2), "`K` must be a square matrix"),
+        (np.array([[1.0, np.nan], [np.nan, 1.0]]), np.ones(2), "`K` must contain"),
+        (np.eye(2), np.ones(3), "`Y` must have 2 rows"),
+        (np.eye(2), np.array([1.0, np.inf]), "`Y` must contain"),
+    ],
+)
+def test_solvers_reject_bad_systems(K, Y, match):
+    with pytest.raises(ValueError, match=match):
+        ExactSolver().fit(K, Y)
+
+
+def test_decision_function_checks_shape():
+    s = ExactSolver().fit(np.eye(3), np.ones(3))
+    with pytest.raises(ValueError, match=r"`K_star` must have shape \(n_queries, 3\)"):
+        s.decision_function(np.ones((2, 4)))
+
+
+def test_fitted_solver_pickles():
+    s = IterativeSolver().fit(_spd(20, 0), np.ones(20))
+    s2 = pickle.loads(pickle.dumps(s))
+    np.testing.assert_array_equal(s2.dual_coef_, s.dual_coef_)
+
+
+@settings(max_examples=30, deadline=None)
+@given(arrays(np.float64, (6, 6), elements=st.floats(-3, 3)))
+def test_gershgorin_interval_contains_the_spectrum(A):
+    K = (A + A.T) / 2
+    lower, upper = gershgorin_bounds(K)
+    w = np.linalg.eigvalsh(K)
+    assert lower <= w[0] + 1e-9 and w[-1] <= upper + 1e-9
+    lower_s, upper_s = gershgorin_bounds(sp.csr_matrix(K))
+    assert lower_s == pytest.approx(lower) and upper_s == pytest.approx(upper)
+
+
+@pytest.mark.parametrize("n", [50, 2000])
+def test_spectrum_matches_dense_eigenvalues(n):
+    # n = 2000 goes through Lanczos (and shift-invert for the indefinite matrix).
+    K = _sparse_spd(n, 0)
+    w = np.linalg.eigvalsh(K.toarray())
+    info = spectrum(K)
+    assert info["method"] == ("dense" if n <= 1500 else "lanczos")
+    assert info["condition_number"] == pytest.approx(w[-1] / w[0], rel=1e-6)
+    assert info["positive_definite"]
+    shifted = (K - sp.identity(n) * np.median(w)).tocsr()
+    ws = np.linalg.eigvalsh(shifted.toarray())
+    info = spectrum(shifted)
+    assert not info["positive_definite"]
+    assert info["min_abs"] == pytest.approx(np.abs(ws).min(), rel=1e-5)
+    assert info["max_abs"] == pytest.approx(np.abs(ws).max(), rel=1e-6)
+    assert is_positive_definite(K) and not is_positive_definite(shifted)
