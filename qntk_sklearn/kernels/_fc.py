@@ -224,7 +224,9 @@ class FullyConnectedNTK(NTKKernelBase):
             q1 = jnp.asarray(W2 * sq1 / d + b2, dtype=jnp.float64)
             q2 = jnp.asarray(W2 * sq2 / d + b2, dtype=jnp.float64)
             c = jnp.asarray(W2 * dot / d + b2, dtype=jnp.float64)
-            q1, q2, c = jnp.broadcast_arrays(q1, q2, c)
+            # q1 and q2 keep their own (broadcastable) shapes: in a block they are a
+            # column and a row, so the diagonal recursion costs O(m + k), not O(m k).
+            c = jnp.broadcast_to(c, jnp.broadcast_shapes(q1.shape, q2.shape, c.shape))
             out = _compiled(self.activation, self.get)(q1, q2, c, depth, W2, b2)
         out = np.asarray(out, dtype=np.float64)
         if not np.all(np.isfinite(out)):
