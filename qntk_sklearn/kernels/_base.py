@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 
@@ -159,6 +160,8 @@ class NTKKernelBase(Kernel):
     def block(self, X, Y, verbose=0):
         """Kernel between all rows of ``X`` and ``Y``, in blocks of bounded memory.
 
+        When ``Y is X`` only the tiles on and above the diagonal are computed.
+
         Parameters
         ----------
         X : ndarray of shape (n_samples_X, ...)
@@ -172,6 +175,18 @@ class NTKKernelBase(Kernel):
         """
         n, m = X.shape[0], Y.shape[0]
         K = np.empty((n, m), dtype=np.float64)
+        if Y is X:
+            # Symmetric: square tiles on and above the diagonal, mirrored below.
+            side = max(1, math.isqrt(self._max_block_entries))
+            progress = _Progress(verbose, n * (n + 1) // 2, "kernel block")
+            for i in range(0, n, side):
+                for j in range(i, n, side):
+                    tile = self._block(X[i : i + side], X[j : j + side])
+                    K[i : i + side, j : j + side] = tile
+                    if j != i:
+                        K[j : j + side, i : i + side] = tile.T
+                    progress.update(tile.size if j != i else (tile.size + len(tile)) // 2)
+            return K
         cols = min(m, self._max_block_entries)
         rows = self._row_chunk(cols)
         progress = _Progress(verbose, n * m, "kernel block")

@@ -206,7 +206,7 @@ def paper_conditioning_factor(n_samples):
     """The paper's diagonal conditioning factor ``f = 0.76 (ln n)^0.9`` (CNN variant).
 
     >>> round(paper_conditioning_factor(256), 3)
-    3.62
+    3.551
     """
     return 0.76 * math.log(max(n_samples, 2)) ** 0.9
 
