@@ -1,0 +1,179 @@
+"""The experiments' command line, on a tiny synthetic MNIST-format file (smoke mode)."""
+
+import csv
+import importlib.util
+import json
+import math
+
+import numpy as np
+import pytest
+
+from qntk_sklearn.experiments import measurement_counts, summarize
+from qntk_sklearn.experiments.__main__ import main
+
+REQUIRED = [
+    "n",
+    "method",
+    "accuracy_mean",
+    "accuracy_sem",
+    "kappa_mean",
+    "postselection_median",
+    "readout_median",
+]
+
+
+@pytest.fixture(scope="module")
+def synthetic_mnist(tmp_path_factory):
+    """MNIST-format npz: digits 0, 1, 8, 9 as noisy class templates, 40 of each."""
+    r = np.random.default_rng(0)
+    digits = np.array([0, 1, 8, 9])
+    templates = r.uniform(0, 255, size=(4, 28, 28))
+
+    def split(per_class):
+        y = np.repeat(digits, per_class)
+        x = templates[np.repeat(np.arange(4), per_class)]
+        x = x + r.normal(0, 60, size=x.shape)
+        return np.clip(x, 0, 255).astype(np.uint8), y.astype(np.uint8)
+
+    x_train, y_train = split(40)
+    x_test, y_test = split(20)
+    path = tmp_path_factory.mktemp("mnist") / "mnist.npz"
+    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return path
+
+
+def _header(path):
+    with open(path, newline="") as fh:
+        return next(csv.reader(fh))
+
+
+def _rows(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def smoke_run(synthetic_mnist, tmp_path_factory):
+    out = tmp_path_factory.mktemp("results")
+    experiments = ["fc", "baselines", "depth"]
+    has_nt = importlib.util.find_spec("neural_tangents") is not None
+    if not has_nt:  # the skip path is instant; the CNN itself is too slow for CI
+        experiments.append("cnn")
+    assert (
+        main(
+            [
+                *experiments,
+                "--smoke",
+                "--out",
+                str(out),
+                "--mnist",
+                str(synthetic_mnist),
+            ]
+        )
+        == 0
+    )
+    return out, has_nt
+
+
+@pytest.mark.parametrize("name", ["fc", "baselines", "depth"])
+def test_smoke_writes_csv_with_required_columns(smoke_run, name):
+    out, _ = smoke_run
+    header = _header(out / f"{name}.csv")
+    assert header[: len(REQUIRED)] == REQUIRED or set(REQUIRED) <= set(header)
+    rows = _rows(out / f"{name}.csv")
+    assert rows
+    for row in rows:
+        assert 0.0 <= float(row["accuracy_mean"]) <= 1.0
+    assert (out / f"{name}_runs.csv").exists()
+
+
+def test_smoke_fc_methods_and_figures(smoke_run):
+    out, _ = smoke_run
+    rows = _rows(out / "fc.csv")
+    methods = {r["method"] for r in rows}
+    assert {"exact", "sparse", "diagonal", "exact_median_rule"} <= methods
+    assert any(m.startswith("qsvt_") for m in methods)
+    assert {r["n"] for r in rows} == {"16", "32"}
+    sparse = [r for r in rows if r["method"] == "sparse"]
+    assert all(float(r["kappa_mean"]) >= 1.0 for r in sparse)
+    assert all(float(r["postselection_median"]) > 0 for r in sparse)
+    exact = [r for r in rows if r["method"] == "exact"]
+    assert all(math.isnan(float(r["postselection_median"])) for r in exact)
+    for png in [
+        "fc_accuracy.png",
+        "fc_conditioning.png",
+        "fc_measurements.png",
+        "baselines.png",
+        "depth_tradeoff.png",
+    ]:
+        assert (out / png).stat().st_size > 1000
+
+
+def test_smoke_run_record(smoke_run):
+    out, has_nt = smoke_run
+    record = json.loads((out / "run.json").read_text())
+    fc = record["experiments"]["fc"]
+    assert fc["mode"] == "smoke" and "--smoke" in fc["command"]
+    assert fc["environment"]["versions"]["scikit-learn"]
+    assert fc["mnist"]["file"] == "mnist.npz" and len(fc["mnist"]["sha256"]) == 64
+    if not has_nt:
+        assert "neural-tangents" in record["experiments"]["cnn"]["skipped"]
+        assert "skipped" in (out / "cnn_SKIPPED.txt").read_text()
+
+
+def test_append_keeps_other_sizes(smoke_run, synthetic_mnist):
+    out, _ = smoke_run
+    main(
+        [
+            "fc",
+            "--smoke",
+            "--sizes",
+            "8",
+            "--trials",
+            "1",
+            "--append",
+            "--out",
+            str(out),
+            "--mnist",
+            str(synthetic_mnist),
+        ]
+    )
+    assert {r["n"] for r in _rows(out / "fc.csv")} == {"8", "16", "32"}
+    main(["--replot", "--out", str(out)])
+
+
+def test_cli_errors(tmp_path, monkeypatch, capsys):
+    with pytest.raises(SystemExit):
+        main(["nonsense", "--out", str(tmp_path)])
+    assert "EXPERIMENT must be among" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["fc", "--sizes", "15", "--out", str(tmp_path)])
+    assert "even ints" in capsys.readouterr().err
+    monkeypatch.delenv("QNTK_MNIST", raising=False)
+    with pytest.raises(FileNotFoundError, match="QNTK_MNIST"):
+        main(["fc", "--smoke", "--out", str(tmp_path)])
+
+
+def test_measurement_counts():
+    K_star = np.array([[2.0, 0.0], [1.0, 1.0]])
+    post, readout, post_rowmax = measurement_counts(K_star, np.array([1.0, 0.0]), 2.0)
+    # Row 0: k = (1, 0): P = 1, n/P = 2, overlap 1 -> 0 extra measurements.
+    # Row 1: k = (0.5, 0.5): P = 0.5, n/P = 4, overlap 1/sqrt(2) -> 1.
+    np.testing.assert_allclose(post, [2.0, 4.0])
+    np.testing.assert_allclose(readout, [0.0, 1.0], atol=1e-12)
+    np.testing.assert_allclose(post_rowmax, [2.0, 1.0])
+
+
+def test_summarize_standard_error_over_trials():
+    runs = [
+        {"n": 4, "method": "m", "trial": 0, "accuracy": 0.5, "kappa": 2.0},
+        {"n": 4, "method": "m", "trial": 0, "accuracy": 0.7, "kappa": 4.0},
+        {"n": 4, "method": "m", "trial": 1, "accuracy": 0.8, "kappa": math.inf},
+    ]
+    (row,) = summarize(runs)
+    assert row["accuracy_mean"] == pytest.approx(2.0 / 3.0)
+    # Trial means 0.6 and 0.8: standard error 0.1.
+    assert row["accuracy_sem"] == pytest.approx(0.1)
+    assert row["kappa_mean"] == pytest.approx(3.0)  # inf kept out of the mean
+    assert row["n_trials"] == 2 and row["n_runs"] == 3
+    assert math.isnan(row["postselection_median"])
