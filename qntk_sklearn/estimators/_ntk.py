@@ -97,7 +97,7 @@ def convergence_depth(n_samples, delta, activation="erf"):
     Examples
     --------
     >>> round(convergence_depth(512, 0.05, "erf"), 1)
-    855.3
+    854.8
     """
     delta = max(float(delta), 1e-12)
     return 8.0 * math.log(max(n_samples, 2) / delta) / nonlinearity_coefficient(activation)
@@ -318,24 +318,35 @@ class _BaseQuantumNTK(BaseEstimator):
         self.sparsity_ = max_row_nonzeros(K_tilde)
         self.condition_number_ = _solvers.spectrum(K_tilde)["condition_number"]
         self.k_thresh_ = k_thresh
-        self.quantum_resources_ = self._fit_resources(X, K_tilde, Y, k_thresh, rng)
+        self._targets = Y - self.target_mean_
+        self._resources = None
         return self
 
-    def _fit_resources(self, X, K_tilde, Y, k_thresh, rng):
-        estimate = getattr(_solvers, "estimate_quantum_resources", None)
-        if estimate is None:  # pragma: no cover - ships with the quantum solvers
-            return None
-        n = X.shape[0]
-        probe = np.sort(rng.choice(n, size=min(_N_PROBE, n), replace=False))
-        if self.ntk_ is None:
-            K_probe = np.asarray(X[probe], dtype=np.float64)
-        else:
-            K_probe = self._kernel_block(X[probe], X)
-            K_probe[np.arange(probe.size), probe] = self._kernel_diag(X[probe])
-        return estimate(
-            self.solver_, K_tilde, Y - self.target_mean_, K_probe, k_thresh,
-            probe_index=probe,
-        )
+    @property
+    def quantum_resources_(self):
+        """What the quantum algorithm would cost on this system, next to the classical
+        cost (a :class:`~qntk_sklearn.solvers.QuantumResources`).
+
+        Computed on first access, then cached: the measurement counts need the exact
+        kernel between up to 128 training points (drawn with ``random_state``) and the
+        whole training set, which a model fitted inside a grid search never needs.
+        """
+        check_is_fitted(self, "dual_coef_")
+        if self._resources is None:
+            X = self.X_fit_
+            n = X.shape[0]
+            rng = check_random_state(self.random_state)
+            probe = np.sort(rng.choice(n, size=min(_N_PROBE, n), replace=False))
+            if self.ntk_ is None:
+                K_probe = np.asarray(X[probe], dtype=np.float64)
+            else:
+                K_probe = self._kernel_block(X[probe], X)
+                K_probe[np.arange(probe.size), probe] = self._kernel_diag(X[probe])
+            self._resources = _solvers.estimate_quantum_resources(
+                self.solver_, self.kernel_, self._targets, K_probe, self.k_thresh_,
+                probe_index=probe,
+            )
+        return self._resources
 
     def _raw_decision(self, X):
         """``K_star @ K_tilde^-1 (Y - mean)`` (through the solver), in row blocks."""
@@ -416,8 +427,8 @@ _DOC_ATTRIBUTES = """
     kernel_ : ndarray or scipy.sparse.csr_matrix of shape (n_samples, n_samples)
         The matrix actually solved (sparse for every sparse option).
     condition_number_ : float
-        Condition number of ``kernel_`` (dense eigenvalues up to n = 1500, Lanczos
-        beyond; inf if singular).
+        Condition number of ``kernel_`` (LAPACK for a dense matrix up to n = 4000;
+        Lanczos beyond and for sparse matrices; inf if singular).
     sparsity_ : int
         Largest number of nonzeros in a row of ``kernel_``.
     dual_coef_ : ndarray of shape (n_samples, n_targets)
@@ -432,7 +443,8 @@ _DOC_ATTRIBUTES = """
     quantum_resources_ : QuantumResources
         What the quantum algorithm would cost on this system (n, s, kappa, queries,
         qubits, measurements) next to the classical cost; see
-        :func:`~qntk_sklearn.solvers.estimate_quantum_resources`.
+        :func:`~qntk_sklearn.solvers.estimate_quantum_resources`. Computed on first
+        access (it evaluates up to 128 x n exact kernel entries), then cached.
     X_fit_ : ndarray of shape (n_samples, n_features)
         Training data (the training Gram matrix for "precomputed").
     n_features_in_ : int
@@ -492,7 +504,7 @@ class QuantumNTKClassifier(ClassifierMixin, _BaseQuantumNTK):
     >>> from sklearn.preprocessing import Normalizer
     >>> from qntk_sklearn import QuantumNTKClassifier
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = make_pipeline(Normalizer(), QuantumNTKClassifier(depth=8, random_state=0))
+    >>> clf = make_pipeline(Normalizer(), QuantumNTKClassifier(depth=32, random_state=0))
     >>> clf.fit(X, y).score(X, y) > 0.9
     True
 """
@@ -588,8 +600,8 @@ class QuantumNTKRegressor(RegressorMixin, _BaseQuantumNTK):
     --------
     >>> import numpy as np
     >>> from qntk_sklearn import QuantumNTKRegressor
-    >>> X = np.linspace(-1, 1, 40)[:, None] + np.array([[0.0, 1.0]])
-    >>> y = np.sin(2 * X[:, 0])
+    >>> X = np.random.default_rng(0).normal(size=(40, 3))
+    >>> y = np.sin(X[:, 0]) + X[:, 1]
     >>> reg = QuantumNTKRegressor(depth=3, sparsity="none").fit(X, y)
     >>> float(np.abs(reg.predict(X) - y).max()) < 1e-6
     True

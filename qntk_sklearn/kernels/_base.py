@@ -198,14 +198,20 @@ class NTKKernelBase(Kernel):
                 progress.update(K[i : i + rows, j : j + cols].size)
         return K
 
-    def _chunked_paired(self, X, Y, verbose=0):
-        n = X.shape[0]
+    def _chunked_paired(self, X, Y, rows=None, cols=None, verbose=0):
+        """``k(X[rows[t]], Y[cols[t]])`` (default: ``k(X[t], Y[t])``), gathering the
+        rows one chunk at a time so that memory stays bounded."""
+        n = X.shape[0] if rows is None else rows.shape[0]
         out = np.empty(n, dtype=np.float64)
         features = int(np.prod(X.shape[1:])) if X.ndim > 1 else 1
         step = max(1, self._max_block_entries // max(features, 1))
         progress = _Progress(verbose, n, "kernel pairs")
         for i in range(0, n, step):
-            out[i : i + step] = self._paired(X[i : i + step], Y[i : i + step])
+            if rows is None:
+                a, b = X[i : i + step], Y[i : i + step]
+            else:
+                a, b = X[rows[i : i + step]], Y[cols[i : i + step]]
+            out[i : i + step] = self._paired(a, b)
             progress.update(min(step, n - i))
         return out
 
@@ -245,7 +251,7 @@ class NTKKernelBase(Kernel):
                 "`rows` and `cols` must be 1-D integer arrays of the same length; got "
                 f"shapes {rows.shape} and {cols.shape}."
             )
-        return self._chunked_paired(X[rows], Y[cols], verbose=verbose)
+        return self._chunked_paired(X, Y, rows, cols, verbose=verbose)
 
     def clip_threshold(self, X):
         """The paper's clipping scale ``k_thresh`` for preparing ``|k*>``.

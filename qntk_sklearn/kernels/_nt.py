@@ -259,11 +259,18 @@ class _StaxKernelBase(NTKKernelBase):
                 out[i : i + step] = np.asarray(values, dtype=np.float64)[: n - i]
         return out
 
-    def _chunked_paired(self, X, Y, verbose=0):
-        # ``_paired`` chunks by the covariance memory of the network itself.
-        progress = _Progress(verbose, X.shape[0], "kernel pairs")
-        out = self._paired(X, Y)
-        progress.update(X.shape[0])
+    def _chunked_paired(self, X, Y, rows=None, cols=None, verbose=0):
+        # ``_paired`` chunks by the covariance memory of the network itself; the
+        # pairs' inputs are gathered a bounded number at a time.
+        if rows is None:
+            rows = cols = np.arange(X.shape[0])
+        n = rows.shape[0]
+        step = max(1, self._max_block_entries // max(int(np.prod(X.shape[1:])), 1))
+        progress = _Progress(verbose, n, "kernel pairs")
+        out = np.empty(n, dtype=np.float64)
+        for i in range(0, n, step):
+            out[i : i + step] = self._paired(X[rows[i : i + step]], Y[cols[i : i + step]])
+            progress.update(min(step, n - i))
         return out
 
 
