@@ -32,12 +32,10 @@ SVC NTK kernel, tuned C  0.9870 (0.38 / 0.16) d4    0.9859 (1.69 / 1.69) d8
 MLPClassifier (256,)     0.9815 (17.5 / 0.01)       0.9808 (87.7 / 0.10)
 =======================  ========================  ========================
 
-The quantum-resource estimate that ``QuantumNTKClassifier.fit`` makes
-(``quantum_resources_``) is switched off by default here (``--with-resource-estimate``
-keeps it): it is not what this benchmark asks about, and at shallow depth, where the
-NTK's condition number is 1e4 to 1e7 (digits, depth 8 to 2), it builds and applies an
-inverse polynomial of degree up to ~kappa^2 ln(2/eps), i.e. 4e5 to 7e8 dense
-mat-vecs or a multi-GiB array, so one grid point takes hours. Fits that still fail are
+The numbers above were measured when ``fit`` still computed ``quantum_resources_``
+eagerly; the script then switched that estimate off, since at shallow depth (kappa
+1e4 to 1e7) it cost hours. ``quantum_resources_`` is now computed on first access, so
+fits here no longer pay for it. Fits that still fail are
 recorded, not fatal, and the process's address space is capped
 (``--max-memory-gb``, default 6) so a runaway allocation raises MemoryError rather than
 waking the OOM killer on a shared machine.
@@ -295,12 +293,6 @@ def main(argv=None):
     parser.add_argument("--n-test", type=int, default=None)
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument(
-        "--with-resource-estimate",
-        action="store_true",
-        help="keep the quantum-resource estimate that fit makes (off by "
-        "default: at shallow depth it costs hours, see docstring)",
-    )
-    parser.add_argument(
         "--max-memory-gb",
         type=float,
         default=6.0,
@@ -314,8 +306,6 @@ def main(argv=None):
 
         limit = int(args.max_memory_gb * 2**30)
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    if not args.with_resource_estimate:
-        _disable_resource_estimate()
     n_train = args.n_train or (300 if args.quick else 2000)
     n_test = args.n_test or (300 if args.quick else 2000)
     repeats = args.repeats or (1 if args.quick else 3)
@@ -352,7 +342,6 @@ def main(argv=None):
         "versions": _versions(),
         "quick": args.quick,
         "settings": {
-            "with_resource_estimate": args.with_resource_estimate,
             "seed": SEED,
             "repeats": repeats,
             "mnist_n_train": n_train,
@@ -365,18 +354,6 @@ def main(argv=None):
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(result, indent=2, default=_jsonable) + "\n")
     print(f"wrote {out_path} ({result['wall_s']:.0f} s)")
-
-
-def _disable_resource_estimate():
-    """Make ``QuantumNTKClassifier.fit`` skip ``quantum_resources_`` (left None).
-
-    The estimator looks the estimate up as ``qntk_sklearn.solvers.
-    estimate_quantum_resources`` at fit time and skips it when absent.
-    """
-    import qntk_sklearn.solvers as solvers
-
-    if hasattr(solvers, "estimate_quantum_resources"):
-        delattr(solvers, "estimate_quantum_resources")
 
 
 def _jsonable(value):
