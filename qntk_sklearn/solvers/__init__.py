@@ -2,6 +2,16 @@
 
 from ._base import BaseLinearSolver, check_system
 from ._classical import ExactSolver, IterativeSolver, SingularSystemWarning
+from ._pennylane import AngleAccuracyWarning, PaddingWarning, PennyLaneSolver
+from ._polynomial import (
+    InversePolynomial,
+    chebyshev_apply,
+    chebyshev_sup_bound,
+    inverse_degree_bound,
+    inverse_polynomial,
+)
+from ._qsvt import QSVTSolver, block_encoding_bounds, clip_kernel_rows
+from ._resources import QuantumResources, estimate_quantum_resources
 from ._spectrum import gershgorin_bounds, is_positive_definite, spectrum
 
 __all__ = [
@@ -13,4 +23,17 @@ __all__ = [
     "gershgorin_bounds",
     "is_positive_definite",
     "spectrum",
+    "AngleAccuracyWarning",
+    "InversePolynomial",
+    "PaddingWarning",
+    "PennyLaneSolver",
+    "QSVTSolver",
+    "QuantumResources",
+    "block_encoding_bounds",
+    "chebyshev_apply",
+    "chebyshev_sup_bound",
+    "clip_kernel_rows",
+    "estimate_quantum_resources",
+    "inverse_degree_bound",
+    "inverse_polynomial",
 ]

@@ -50,10 +50,11 @@ class BaseLinearSolver(BaseEstimator):
     an estimator's ``solver`` parameter can be tuned by ``GridSearchCV``
     (``solver__shots``, ``solver__tol``). Subclasses implement :meth:`fit`, which must
     set ``dual_coef_`` (ndarray of shape (n_samples, n_targets)), and may override
-    :meth:`decision_function` (the default is ``K_star @ dual_coef_``).
+    :meth:`decision_function` (the default is ``K_star @ dual_coef_``). Every fitted
+    solver has the attributes below.
 
-    Fitted attributes common to all solvers
-    ---------------------------------------
+    Attributes
+    ----------
     dual_coef_ : ndarray of shape (n_samples, n_targets)
         The solution used for prediction (for quantum solvers: the vector the emulated
         quantum state is proportional to, rescaled to estimate ``K^-1 Y``).
