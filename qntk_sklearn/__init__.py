@@ -1,4 +1,4 @@
-"""qntk-sklearn: train wide and deep networks the quantum way, as scikit-learn estimators.
+"""qntk-sklearn: train wide, deep networks the quantum way, as scikit-learn estimators.
 
 The method of Zlokapa, Neven and Lloyd (arXiv:2107.09200): compute the network's
 infinite-width neural tangent kernel (:mod:`qntk_sklearn.kernels`), sparsify it to

@@ -1,4 +1,4 @@
-"""The main job: QuantumNTKClassifier tuned by GridSearchCV on digits, against SVC and MLP.
+"""The main job: QuantumNTKClassifier tuned by GridSearchCV on digits, vs SVC and MLP.
 
 Run through ``bash scripts/demo.sh`` (which also sets up the environment) or, in an
 environment with the package installed, ``python scripts/digits_demo.py``.
@@ -62,7 +62,9 @@ def main(argv=None):
     models = {
         "QuantumNTKClassifier (GridSearchCV)": grid,
         "SVC (RBF, GridSearchCV over C)": GridSearchCV(
-            make_pipeline(StandardScaler(), SVC()), {"svc__C": [1, 10, 100]}, cv=3,
+            make_pipeline(StandardScaler(), SVC()),
+            {"svc__C": [1, 10, 100]},
+            cv=3,
             n_jobs=args.n_jobs,
         ),
         "MLPClassifier (256 hidden)": make_pipeline(
@@ -82,15 +84,17 @@ def main(argv=None):
     print(f"  condition_number_ = {best.condition_number_:.4g}")
     print(f"  sparsity_ (max nonzeros per row) = {best.sparsity_}")
 
-    # The paper's regime, solved as the quantum algorithm would: depth round(0.1 L_conv),
+    # The paper's regime, solved as the quantum algorithm would: depth 0.1 L_conv,
     # the random sparsification (kappa ~ 1 there), the QSVT output emulated exactly and
     # each overlap read out with 1000 shots. (At the tuned shallow depth the randomly
     # sparsified kernel is indefinite and ill-conditioned: see the README.)
     quantum = make_pipeline(
         Normalizer(),
         QuantumNTKClassifier(
-            depth="auto", sparsity="random",
-            solver=QSVTSolver(epsilon=1e-2, shots=1000), random_state=0,
+            depth="auto",
+            sparsity="random",
+            solver=QSVTSolver(epsilon=1e-2, shots=1000),
+            random_state=0,
         ),
     )
     accuracy, fit, predict = timed(quantum, X_train, y_train, X_test, y_test)
@@ -110,8 +114,10 @@ def main(argv=None):
     circuit = make_pipeline(
         Normalizer(),
         QuantumNTKClassifier(
-            depth="auto", sparsity="random",
-            solver=PennyLaneSolver(shots=None), random_state=0,
+            depth="auto",
+            sparsity="random",
+            solver=PennyLaneSolver(shots=None),
+            random_state=0,
         ),
     )
     accuracy, fit, predict = timed(

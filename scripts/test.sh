@@ -18,6 +18,7 @@ echo "== core environment (.venv)"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install "${PIP_FLAGS[@]}" -e ".[test]"
 .venv/bin/python -c "import jax, sklearn, pennylane; print('jax', jax.__version__, '| scikit-learn', sklearn.__version__, '| pennylane', pennylane.__version__)"
+.venv/bin/python -m ruff check qntk_sklearn tests benchmarks scripts examples
 .venv/bin/python -m pytest -n 2 "$@"
 
 echo "== neural-tangents environment (.venv-nt)"

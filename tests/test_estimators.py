@@ -170,14 +170,18 @@ def test_pipeline_grid_search_cross_val_clone_pickle(digits_small):
     pipe = make_pipeline(Normalizer(), QuantumNTKClassifier(random_state=0))
     grid = GridSearchCV(
         pipe,
-        {"quantumntkclassifier__depth": [4, 32], "quantumntkclassifier__solver": [
-            "exact", IterativeSolver(tol=1e-8)]},
+        {
+            "quantumntkclassifier__depth": [4, 32],
+            "quantumntkclassifier__solver": ["exact", IterativeSolver(tol=1e-8)],
+        },
         cv=3,
         n_jobs=2,
     ).fit(X, y)
     assert grid.best_score_ > 0.85
-    assert grid.best_estimator_[-1].depth_ == grid.best_params_[
-        "quantumntkclassifier__depth"]
+    assert (
+        grid.best_estimator_[-1].depth_
+        == grid.best_params_["quantumntkclassifier__depth"]
+    )
     scores = cross_val_score(QuantumNTKClassifier(depth=32, random_state=0), X, y, cv=3)
     assert scores.mean() > 0.85
     fitted = grid.best_estimator_
@@ -226,7 +230,9 @@ def test_precomputed_matches_fc(blobs):
     with pytest.raises(ValueError, match="X has 3 features, but .* expecting 60"):
         b.predict(np.ones((2, 3)))
     with pytest.raises(ValueError, match="square training Gram matrix"):
-        QuantumNTKClassifier(architecture="precomputed").fit(np.ones((4, 3)), [0, 1] * 2)
+        QuantumNTKClassifier(architecture="precomputed").fit(
+            np.ones((4, 3)), [0, 1] * 2
+        )
 
 
 def test_kernel_objects_as_architecture(blobs):
@@ -255,7 +261,9 @@ def test_regressor_interpolates_and_supports_multioutput():
     assert reg1.predict(X).shape == (50,)
     # Far from the data the centred predictor falls back to the training mean.
     far = QuantumNTKRegressor(depth=60, sparsity="diagonal").fit(X, Y[:, 0])
-    np.testing.assert_allclose(far.predict(-X[:3] * 0 + 100.0), Y[:, 0].mean(), atol=0.1)
+    np.testing.assert_allclose(
+        far.predict(-X[:3] * 0 + 100.0), Y[:, 0].mean(), atol=0.1
+    )
 
 
 def test_verbose_prints_progress(blobs, capsys):
@@ -301,8 +309,9 @@ def test_bad_data(blobs):
     with pytest.raises(ValueError, match="infinity"):
         clf.predict(np.full((1, X.shape[1]), np.inf))
     with pytest.raises(ValueError, match="`depth` must be a positive multiple of 3"):
-        QuantumNTKClassifier(architecture="myrtle", depth=4).fit(np.ones((4, 16)),
-                                                                  [0, 1, 0, 1])
+        QuantumNTKClassifier(architecture="myrtle", depth=4).fit(
+            np.ones((4, 16)), [0, 1, 0, 1]
+        )
 
 
 def test_overflowing_depth_is_a_clear_error(blobs):

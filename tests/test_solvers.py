@@ -40,8 +40,9 @@ def _sparse_spd(n, seed):
 
 
 @pytest.mark.parametrize("solver", [ExactSolver(), IterativeSolver()])
-@pytest.mark.parametrize("make", ["dense_spd", "sparse_spd", "dense_indefinite",
-                                  "sparse_indefinite"])
+@pytest.mark.parametrize(
+    "make", ["dense_spd", "sparse_spd", "dense_indefinite", "sparse_indefinite"]
+)
 def test_solvers_match_numpy_solve(solver, make):
     n = 60
     K = {

@@ -45,7 +45,7 @@ def test_random_pattern_is_reproducible_and_seed_dependent():
     a = random_pattern(groups, 1.0, 3)
     b = random_pattern(groups, 1.0, 3)
     c = random_pattern(groups, 1.0, 4)
-    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
     assert not np.array_equal(a[0], c[0])
 
 
@@ -109,7 +109,7 @@ def test_thresholds_drop_small_in_class_entries_and_keep_diagonal():
     cols = np.array([0, 0, 0, 1, 1, 3, 3, 4])
     values = np.array([1.0, 0.9, 0.1, 0.5, 1.0, 0.05, 0.3, 0.01])
     r, c, v = threshold_entries(rows, cols, values, groups, thresholds)
-    kept = set(zip(r.tolist(), c.tolist()))
+    kept = set(zip(r.tolist(), c.tolist(), strict=True))
     assert kept == {(0, 0), (1, 0), (2, 1), (1, 1), (3, 3), (4, 3), (4, 4)}
     assert (4, 4) in kept  # the diagonal survives even below the threshold
 

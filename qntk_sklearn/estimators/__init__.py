@@ -1,4 +1,4 @@
-"""The estimators: scikit-learn classifiers and regressors (the last step of the method)."""
+"""The estimators: scikit-learn classifier and regressor (the method end to end)."""
 
 from ._ntk import (
     QuantumNTKClassifier,

@@ -100,7 +100,9 @@ def convergence_depth(n_samples, delta, activation="erf"):
     854.8
     """
     delta = max(float(delta), 1e-12)
-    return 8.0 * math.log(max(n_samples, 2) / delta) / nonlinearity_coefficient(activation)
+    return (
+        8.0 * math.log(max(n_samples, 2) / delta) / nonlinearity_coefficient(activation)
+    )
 
 
 class _BaseQuantumNTK(BaseEstimator):
@@ -120,7 +122,10 @@ class _BaseQuantumNTK(BaseEstimator):
         "sparsity": [StrOptions({"random", "threshold", "diagonal", "none"})],
         "sparsity_factor": [Interval(Real, 0, None, closed="neither")],
         "threshold_percentile": [Interval(Real, 0, 100, closed="both")],
-        "solver": [StrOptions({"auto", *SOLVERS}), HasMethods(["fit", "decision_function"])],
+        "solver": [
+            StrOptions({"auto", *SOLVERS}),
+            HasMethods(["fit", "decision_function"]),
+        ],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -189,8 +194,9 @@ class _BaseQuantumNTK(BaseEstimator):
                 side = math.isqrt(X.shape[1])
                 if side * side != X.shape[1]:
                     raise ValueError(
-                        "architecture='myrtle' infers square single-channel images from "
-                        f"n_features, which must be a perfect square; got {X.shape[1]}. "
+                        "architecture='myrtle' infers square single-channel images "
+                        "from n_features, which must be a perfect square; got "
+                        f"{X.shape[1]}. "
                         "Pass architecture=MyrtleNTK(image_shape=(H, W, C)) instead."
                     )
                 if self.depth_ % 3:
@@ -264,7 +270,9 @@ class _BaseQuantumNTK(BaseEstimator):
             K_subset = np.asarray(X[np.ix_(subset, subset)], dtype=np.float64)
         else:
             K_subset = np.asarray(self.ntk_(X[subset]), dtype=np.float64)
-        thresholds = class_thresholds(K_subset, groups[subset], self.threshold_percentile)
+        thresholds = class_thresholds(
+            K_subset, groups[subset], self.threshold_percentile
+        )
         rows, cols, values = threshold_entries(rows, cols, values, groups, thresholds)
         K = sparse_from_pairs(rows, cols, values, n)
         return condition_diagonal(K, paper_conditioning_factor(n))
@@ -301,7 +309,9 @@ class _BaseQuantumNTK(BaseEstimator):
             )
         rng = check_random_state(self.random_state)
         self.n_train_ = X.shape[0]
-        self.depth_ = None if self.architecture == "precomputed" else self._resolve_depth(X)
+        self.depth_ = (
+            None if self.architecture == "precomputed" else self._resolve_depth(X)
+        )
         self.ntk_ = self._resolve_kernel(X)
         K_tilde = self._sparsified_kernel(X, groups, rng)
         self.target_mean_ = Y.mean(axis=0)
@@ -343,7 +353,11 @@ class _BaseQuantumNTK(BaseEstimator):
                 K_probe = self._kernel_block(X[probe], X)
                 K_probe[np.arange(probe.size), probe] = self._kernel_diag(X[probe])
             self._resources = _solvers.estimate_quantum_resources(
-                self.solver_, self.kernel_, self._targets, K_probe, self.k_thresh_,
+                self.solver_,
+                self.kernel_,
+                self._targets,
+                K_probe,
+                self.k_thresh_,
                 probe_index=probe,
             )
         return self._resources
@@ -357,7 +371,9 @@ class _BaseQuantumNTK(BaseEstimator):
         out = []
         for start in range(0, X.shape[0], step):
             chunk = X[start : start + step]
-            K_star = chunk if self.ntk_ is None else self._kernel_block(chunk, self.X_fit_)
+            K_star = (
+                chunk if self.ntk_ is None else self._kernel_block(chunk, self.X_fit_)
+            )
             out.append(self.solver_.decision_function(K_star))
         if not out:
             return np.empty((0, self.dual_coef_.shape[1]))
@@ -504,7 +520,9 @@ class QuantumNTKClassifier(ClassifierMixin, _BaseQuantumNTK):
     >>> from sklearn.preprocessing import Normalizer
     >>> from qntk_sklearn import QuantumNTKClassifier
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = make_pipeline(Normalizer(), QuantumNTKClassifier(depth=32, random_state=0))
+    >>> clf = make_pipeline(
+    ...     Normalizer(), QuantumNTKClassifier(depth=32, random_state=0)
+    ... )
     >>> clf.fit(X, y).score(X, y) > 0.9
     True
 """
@@ -649,4 +667,3 @@ class QuantumNTKRegressor(RegressorMixin, _BaseQuantumNTK):
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
         return tags
-

@@ -19,7 +19,7 @@ def x64():
     import jax
 
     state = getattr(jax, "enable_x64", None)
-    if state is not None and hasattr(state, "__call__"):
+    if state is not None and callable(state):
         try:
             return state(True)
         except TypeError:  # pragma: no cover - unexpected signature
@@ -185,7 +185,9 @@ class NTKKernelBase(Kernel):
                     K[i : i + side, j : j + side] = tile
                     if j != i:
                         K[j : j + side, i : i + side] = tile.T
-                    progress.update(tile.size if j != i else (tile.size + len(tile)) // 2)
+                    progress.update(
+                        tile.size if j != i else (tile.size + len(tile)) // 2
+                    )
             return K
         cols = min(m, self._max_block_entries)
         rows = self._row_chunk(cols)

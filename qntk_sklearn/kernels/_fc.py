@@ -207,7 +207,9 @@ class FullyConnectedNTK(NTKKernelBase):
         W_std = default_W_std(self.activation) if self.W_std is None else self.W_std
         for name, value in (("W_std", W_std), ("b_std", self.b_std)):
             if not isinstance(value, numbers.Real) or not math.isfinite(value):
-                raise ValueError(f"`{name}` must be a finite real number; got {value!r}.")
+                raise ValueError(
+                    f"`{name}` must be a finite real number; got {value!r}."
+                )
         if W_std <= 0:
             raise ValueError(f"`W_std` must be positive; got {W_std!r}.")
         if self.b_std < 0:

@@ -269,7 +269,9 @@ class _StaxKernelBase(NTKKernelBase):
         progress = _Progress(verbose, n, "kernel pairs")
         out = np.empty(n, dtype=np.float64)
         for i in range(0, n, step):
-            out[i : i + step] = self._paired(X[rows[i : i + step]], Y[cols[i : i + step]])
+            out[i : i + step] = self._paired(
+                X[rows[i : i + step]], Y[cols[i : i + step]]
+            )
             progress.update(min(step, n - i))
         return out
 

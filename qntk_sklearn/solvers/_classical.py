@@ -91,9 +91,8 @@ class ExactSolver(BaseLinearSolver):
         }
         return self
 
-
     def _fit_singular(self, K, Y):
-        """Minimum-norm least-squares solution of a singular system (duplicate points)."""
+        """Minimum-norm least-squares solution of a singular system (duplicates)."""
         warnings.warn(
             "The kernel matrix is singular (duplicate training points?); using the "
             "minimum-norm least-squares solution.",
@@ -182,11 +181,18 @@ class IterativeSolver(BaseLinearSolver):
                 count[0] += 1
 
             if method == "cg":
-                x, info = spla.cg(A, Y[:, j], rtol=self.tol, atol=0.0,
-                                  maxiter=maxiter, callback=callback)
+                x, info = spla.cg(
+                    A,
+                    Y[:, j],
+                    rtol=self.tol,
+                    atol=0.0,
+                    maxiter=maxiter,
+                    callback=callback,
+                )
             else:
-                x, info = spla.minres(A, Y[:, j], rtol=self.tol, maxiter=maxiter,
-                                      callback=callback)
+                x, info = spla.minres(
+                    A, Y[:, j], rtol=self.tol, maxiter=maxiter, callback=callback
+                )
             if info != 0:
                 warnings.warn(
                     f"{method.upper()} did not reach tol={self.tol} in {maxiter} "

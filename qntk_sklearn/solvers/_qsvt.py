@@ -16,14 +16,14 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._matrix import max_row_nonzeros
 from ._base import BaseLinearSolver, check_system
 from ._polynomial import inverse_polynomial
-from ._spectrum import DENSE_MAX, SPARSE_DENSIFY_MAX, gershgorin_bounds, spectrum
+from ._spectrum import gershgorin_bounds, spectrum
 
 #: Relative safety margin applied to Lanczos (ARPACK) estimates of extreme
 #: eigenvalues: Ritz values lie inside the spectrum, so ``|lambda|_max`` is scaled up
@@ -53,20 +53,6 @@ class SingularMatrixError(ValueError):
     """``K`` is singular: no polynomial of bounded degree inverts it."""
 
 
-def max_row_nonzeros(K):
-    """Largest number of nonzero entries in a row (the sparsity ``s``).
-
-    >>> import numpy as np
-    >>> max_row_nonzeros(np.array([[1.0, 0.0], [2.0, 3.0]]))
-    2
-    """
-    if sp.issparse(K):
-        K = sp.csr_matrix(K)
-        K.eliminate_zeros()
-        return int(np.diff(K.indptr).max()) if K.shape[0] else 0
-    return int(np.count_nonzero(K, axis=1).max()) if K.shape[0] else 0
-
-
 def _max_abs_entry(K):
     if sp.issparse(K):
         return float(np.abs(K.data).max()) if K.nnz else 0.0
@@ -91,24 +77,12 @@ def check_symmetric(K):
         )
 
 
-def _eigsh(K, **kwargs):
-    n = K.shape[0]
-    v0 = np.full(n, 1.0 / math.sqrt(n))
-    return spla.eigsh(
-        K, k=1, v0=v0, tol=LANCZOS_TOL, return_eigenvectors=False, **kwargs
-    )[0]
-
-
 def eigenvalue_magnitudes(K):
     """Estimates of ``max|lambda|`` and ``min|lambda|`` of symmetric ``K``.
 
-    Exact (LAPACK ``eigvalsh`` through :func:`spectrum`) for dense matrices up to
-    ``DENSE_MAX`` rows and sparse ones up to ``SPARSE_DENSIFY_MAX`` (the thresholds
-    of :func:`spectrum`, so a large sparse matrix is never densified); otherwise
-    ARPACK Lanczos to
-    relative accuracy ``LANCZOS_TOL``: the largest magnitude directly, the smallest as
-    the smallest algebraic eigenvalue when that is positive (or the largest when
-    negative), else by shift-invert around 0 (a sparse LU of ``K``).
+    :func:`spectrum` with ARPACK's relative tolerance ``LANCZOS_TOL``: exact (LAPACK)
+    for small matrices, Lanczos (and shift-invert for the smallest magnitude of an
+    indefinite matrix) otherwise; a large sparse matrix is never densified.
 
     Returns
     -------
@@ -121,27 +95,8 @@ def eigenvalue_magnitudes(K):
     >>> eigenvalue_magnitudes(np.diag([2.0, -0.5, 1.0]))
     (2.0, 0.5, 'dense')
     """
-    n = K.shape[0]
-    if n < 3 or n <= (SPARSE_DENSIFY_MAX if sp.issparse(K) else DENSE_MAX):
-        info = spectrum(K)  # LAPACK eigvalsh, as :func:`spectrum` decides
-        return float(info["max_abs"]), float(info["min_abs"]), info["method"]
-    try:
-        max_abs = abs(float(_eigsh(K, which="LM")))
-        lam_min = float(_eigsh(K, which="SA"))
-        if lam_min > 0:
-            return max_abs, lam_min, "lanczos"
-        lam_max = float(_eigsh(K, which="LA"))
-        if lam_max < 0:
-            return max_abs, -lam_max, "lanczos"
-        A = sp.csc_matrix(K) if sp.issparse(K) else K
-        try:
-            min_abs = abs(float(_eigsh(A, sigma=0.0, which="LM")))
-        except (RuntimeError, spla.ArpackError):  # exactly singular
-            min_abs = 0.0
-        return max_abs, min_abs, "lanczos+shift-invert"
-    except spla.ArpackNoConvergence:  # pragma: no cover - rare; tighter, slower path
-        info = spectrum(K)
-        return float(info["max_abs"]), float(info["min_abs"]), info["method"]
+    info = spectrum(K, tol=LANCZOS_TOL)
+    return float(info["max_abs"]), float(info["min_abs"]), info["method"]
 
 
 def block_encoding_bounds(K, alpha="norm", kappa="auto"):

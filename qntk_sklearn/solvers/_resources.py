@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
+from .._matrix import max_row_nonzeros
 from ._base import check_system
 from ._classical import IterativeSolver
 from ._polynomial import inverse_degree_bound, inverse_polynomial
@@ -20,7 +21,6 @@ from ._qsvt import (
     _QSVTSolverBase,
     block_encoding_bounds,
     clip_kernel_rows,
-    max_row_nonzeros,
 )
 
 #: Above this degree bound the resources of a classical solver use the closed-form

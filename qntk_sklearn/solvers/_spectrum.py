@@ -51,14 +51,21 @@ def gershgorin_bounds(K):
     return float(np.min(diag - radius)), float(np.max(diag + radius))
 
 
-def _eigsh_extreme(K, which):
+def _eigsh_extreme(K, which, tol):
     """One extreme eigenvalue by Lanczos; the best Ritz value if ARPACK stalls."""
     n = K.shape[0]
     v0 = np.ones(n) / np.sqrt(n)
     try:
         return float(
-            spla.eigsh(K, k=1, which=which, v0=v0, tol=1e-8, maxiter=20 * n,
-                       return_eigenvectors=False)[0]
+            spla.eigsh(
+                K,
+                k=1,
+                which=which,
+                v0=v0,
+                tol=tol,
+                maxiter=20 * n,
+                return_eigenvectors=False,
+            )[0]
         )
     except spla.ArpackNoConvergence as exc:  # pragma: no cover - rare
         if len(exc.eigenvalues):
@@ -66,12 +73,14 @@ def _eigsh_extreme(K, which):
         raise
 
 
-def spectrum(K):
+def spectrum(K, tol=1e-8):
     """Extreme eigenvalues and the condition number of symmetric ``K``.
 
     Parameters
     ----------
     K : {ndarray, sparse matrix} of shape (n, n)
+    tol : float, default=1e-8
+        ARPACK's relative tolerance on the Lanczos estimates (unused when exact).
 
     Returns
     -------
@@ -97,12 +106,14 @@ def spectrum(K):
         min_abs, max_abs = float(abs_w.min()), float(abs_w.max())
         method = "dense"
     else:
-        lam_max = _eigsh_extreme(K, "LA")
-        lam_min = _eigsh_extreme(K, "SA")
+        lam_max = _eigsh_extreme(K, "LA", tol)
+        lam_min = _eigsh_extreme(K, "SA", tol)
         max_abs = max(abs(lam_max), abs(lam_min))
         method = "lanczos"
         if lam_min > 0:
             min_abs = lam_min
+        elif lam_max < 0:
+            min_abs = -lam_max
         else:
             method = "lanczos+shift-invert"
             try:
@@ -110,7 +121,11 @@ def spectrum(K):
                     abs(
                         spla.eigsh(
                             sp.csc_matrix(K) if sp.issparse(K) else K,
-                            k=1, sigma=0.0, which="LM", return_eigenvectors=False,
+                            k=1,
+                            sigma=0.0,
+                            which="LM",
+                            tol=tol,
+                            return_eigenvectors=False,
                         )[0]
                     )
                 )

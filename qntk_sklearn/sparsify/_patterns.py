@@ -16,6 +16,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_random_state
 
+from .._matrix import max_row_nonzeros  # noqa: F401 (re-exported)
+
 
 def _check_factor(sparsity_factor):
     if (
@@ -25,7 +27,8 @@ def _check_factor(sparsity_factor):
         or sparsity_factor <= 0
     ):
         raise ValueError(
-            f"`sparsity_factor` must be a positive finite number; got {sparsity_factor!r}."
+            "`sparsity_factor` must be a positive finite number; got "
+            f"{sparsity_factor!r}."
         )
 
 
@@ -191,13 +194,17 @@ def threshold_entries(rows, cols, values, groups, thresholds):
     --------
     >>> import numpy as np
     >>> r, c, v = threshold_entries(np.array([0, 1, 1]), np.array([0, 0, 1]),
-    ...                             np.array([1.0, 0.1, 1.0]), np.array([0, 0]), {0: 0.2})
+    ...     np.array([1.0, 0.1, 1.0]), np.array([0, 0]), {0: 0.2})
     >>> r, c, v
     (array([0, 1]), array([0, 1]), array([1., 1.]))
     """
     groups = np.asarray(groups)
-    limit = np.array([thresholds.get(g.item() if hasattr(g, "item") else g, -np.inf)
-                      for g in groups[rows]])
+    limit = np.array(
+        [
+            thresholds.get(g.item() if hasattr(g, "item") else g, -np.inf)
+            for g in groups[rows]
+        ]
+    )
     keep = (rows == cols) | (values >= limit)
     return rows[keep], cols[keep], values[keep]
 
@@ -217,23 +224,14 @@ def condition_diagonal(K_sparse, factor):
     Examples
     --------
     >>> import numpy as np, scipy.sparse as sp
-    >>> condition_diagonal(sp.csr_matrix(np.array([[1.0, 0.5], [0.5, 2.0]])), 1.0).toarray()
+    >>> K = sp.csr_matrix(np.array([[1.0, 0.5], [0.5, 2.0]]))
+    >>> condition_diagonal(K, 1.0).toarray()
     array([[2. , 0.5],
            [0.5, 4. ]])
     """
     if factor < 0 or not math.isfinite(factor):
-        raise ValueError(f"`factor` must be a non-negative finite number; got {factor!r}.")
+        raise ValueError(
+            f"`factor` must be a non-negative finite number; got {factor!r}."
+        )
     K_sparse = sp.csr_matrix(K_sparse)
     return (K_sparse + factor * sp.diags(K_sparse.diagonal())).tocsr()
-
-
-def max_row_nonzeros(K):
-    """Largest number of nonzeros in a row (the sparsity ``s`` of the paper).
-
-    >>> import numpy as np
-    >>> max_row_nonzeros(np.array([[1.0, 0.0], [2.0, 3.0]]))
-    2
-    """
-    if sp.issparse(K):
-        return int(np.diff(sp.csr_matrix(K).indptr).max(initial=0))
-    return int(np.count_nonzero(np.asarray(K), axis=1).max(initial=0))
