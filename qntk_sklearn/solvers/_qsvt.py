@@ -255,10 +255,13 @@ def _row_seeds(seed, rows):
     The row's length and up to 256 evenly spaced entries are hashed (SHA-1), so a
     row gets the same outcomes whatever batch it comes in, at a cost independent of
     ``n``. Rows equal on those entries share outcomes; each is still a correct sample.
+    The entries are rounded to float32 first: a kernel row recomputed with another
+    summation order (BLAS on differently aligned copies, e.g. after unpickling)
+    differs in its last bits, which must not change the outcomes.
     """
     n = rows.shape[1]
     idx = np.unique(np.linspace(0, n - 1, min(n, _FINGERPRINT_ENTRIES)).astype(np.intp))
-    sub = np.ascontiguousarray(rows[:, idx], dtype=np.float64)
+    sub = np.ascontiguousarray(rows[:, idx], dtype=np.float32)
     seeds = []
     for i in range(sub.shape[0]):
         digest = hashlib.sha1(sub[i].tobytes() + n.to_bytes(8, "little")).digest()
