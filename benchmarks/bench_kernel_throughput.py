@@ -18,25 +18,21 @@ Without neural-tangents only our kernel is timed (e.g. in the core environment, 
 jax >= 0.6; ``--out benchmarks/results/kernel_throughput_core.json``). ``--quick``
 runs n = 500, depth 10, one repeat.
 
-Last numbers (2026-11-24, shared 2-core x86-64 container, no GPU, MNIST 8/9 inputs;
-other jobs ran beside it, load average 4-14, so absolute times are pessimistic and
-noisy). One run in venv-nt (jax 0.5.3, neural-tangents 0.6.5), medians of 3 warm
-calls in seconds; "first" includes compilation:
+Last numbers (2026-11-24, 2-core x86-64 container, no GPU, quiet machine, one BLAS
+thread, MNIST 8/9 inputs), after the kernel speed-ups (norm recursion on row/column
+vectors, one shared square root, symmetric tiles). One run in venv-nt (jax 0.5.3,
+neural-tangents 0.6.5), medians of 3 warm calls in seconds::
 
-=====  =====  ==========  ==========  ========  =============================
-n      depth  ours        NT          ours/NT   max rel. diff (off-diag/diag)
-=====  =====  ==========  ==========  ========  =============================
-1000   10     1.30        0.87        1.49      6e-12 / 8e-14
-4000   10     14.2        19.2        0.74      1e-11 / 8e-14
-1000   100    7.96        9.07        0.88      6e-12 / 1.3e-5
-4000   100    142 (*)     69.3        2.06 (*)  1e-11 / 1.3e-5
-=====  =====  ==========  ==========  ========  =============================
+    n      depth  ours     NT       ours/NT  max rel. diff off-diagonal
+    1000   10     0.100    0.124    0.81     6.3e-12
+    4000   10     1.24     2.08     0.60     1.3e-11
+    1000   100    0.733    1.04     0.70     6.3e-12
+    4000   100    8.16     16.8     0.49     1.3e-11
 
-(*) our repeats overlapped other heavy jobs; rerun alone (``--sizes 4000 --depths 100
---repeats 1``): ours 57.4 s, NT 82.5 s, ratio 0.70. First calls: NT compiles the
-unrolled depth-100 network for ~30 s, ours ~1 s. Diagonals differ by 1e-5 at depth
-100 because ours come from the norms (see FullyConnectedNTK). Ours alone in
-venv-core (jax 0.10.2, 1 repeat): 0.62, 8.6, 3.2 and 45.3 s for the four rows.
+Earlier numbers on a heavily shared machine (load 4-14), before the speed-ups, had
+ours at 1.49, 0.74, 0.88 and 0.70 times NT. First calls: NT compiles the unrolled
+depth-100 network for ~30 s, ours ~1 s. Diagonals differ by ~1e-5 at depth 100
+because ours come from the norms (see FullyConnectedNTK).
 """
 
 from __future__ import annotations
