@@ -19,34 +19,29 @@ taken in the first repeat only (they are deterministic given the seed). The mach
 may be shared: each fit also records its CPU time (all threads) and the 1-minute load
 average before it, so contention shows in the JSON.
 
-Last measured 2026-11-24 on a 2-core Intel Xeon VM (24 GiB, no GPU), depth 40, full
-run (3 repeats at n = 1000 and 4000, 1 at n = 11800), 1983 test points. The VM was
-shared with other jobs (1-minute load average 5 to 13 on 2 cores), so wall-clock fit
-times are inflated and noisy; CPU seconds (all threads) are the steadier measure.
-Peak RSS includes ~345-405 MiB of interpreter, jax and data before ``fit``.
+Last measured 2026-11-24 on a 2-core Intel Xeon VM (24 GiB, no GPU), quiet machine,
+depth 40, full run (3 repeats at n = 1000 and 4000, 1 at n = 11800), 1983 test points,
+after the kernel and memory fixes (pairs gathered per chunk, sparse spectra never
+densified, symmetric tiles). Peak RSS includes ~350 MiB of interpreter, jax and data
+before ``fit``::
 
-=====  ========  ======  ======  =========  ========  ========  =====  ====  ======
-n      sparsity  fit s   CPU s   peak RSS   +fit      traced    kappa  s     acc
-                 (wall)          MiB        MiB       MiB
-=====  ========  ======  ======  =========  ========  ========  =====  ====  ======
-1000   random    2.9     1.0     402        55        42        1.002  18    0.9506
-1000   none      16.5    6.7     468        126       24        1.105  1000  0.9511
-4000   random    2.6     1.2     576        213       199       1.003  22    0.9541
-4000   none      50.0    33.5    890        527       368       1.414  4000  0.9556
-11800  random    9.2     4.4     1082       678       661       1.003  23    0.9531
-11800  none      731.3   225.7   3711       3306      (not run) 2.219  11800 0.9586
-=====  ========  ======  ======  =========  ========  ========  =====  ====  ======
+    n      sparsity  fit s  peak RSS  +fit  traced  n^2*8  kappa  s      acc
+                            MiB       MiB   MiB     MiB
+    1000   random    0.51   367       43    32.7    8      1.00   18     0.9506
+    1000   none      0.74   387       60    23.7    8      1.10   1000   0.9511
+    4000   random    0.77   394       50    33.4    122    1.00   22     0.9541
+    4000   none      7.72   858       517   367.8   122    1.41   4000   0.9556
+    11800  random    0.90   431       45    35.6    1062   1.00   23     0.9531
+    11800  none      48.2   3846      3456  -       1062   2.22   11800  0.9586
 
-A dense n x n float64 kernel is 8, 122 and 1062 MiB at these n. "random" holds none at
-n = 4000 and 11800 (traced peak below n^2 * 8 bytes there; at n <= 1500 the condition
-number is computed on ``K_tilde.toarray()``, an n x n array hidden under the peak), but
-its peak grows like n ln n * d: ``kernels/_base.py`` ``pairs`` gathers
-``X[rows]`` and ``X[cols]`` (2 * n_pairs * 784 * 8 bytes, 659 MiB for the 55064
-off-diagonal pairs at n = 11800) before evaluating them in chunks. ``depth="auto"``
-would give 92, 111 and 121 (separation 0.050, 0.025, 0.025); computing the separation
-took 0.0, 1.9 and 5.6 s.
+At n = 11800, "random" fits 54x faster than "none" and adds 45 MiB where the dense
+kernel alone is 1062 MiB: its memory no longer grows with n^2 (the traced peak stays
+at ~35 MiB from n = 1000 to 11800), for 0.55 points of accuracy. ``depth="auto"`` would
+give 92, 111 and 121 (separation 0.050, 0.025, 0.025). An earlier run on a shared
+machine (load 5-13), before the fixes, measured 9.2 s / 678 MiB extra ("random") and
+731 s / 3306 MiB extra ("none") at n = 11800.
 
-Run ``python benchmarks/bench_fit_memory.py`` (about 25 minutes on an idle 2-core
+Run ``python benchmarks/bench_fit_memory.py`` (about 3 minutes on an idle 2-core
 machine) or ``--quick`` (about a minute).
 """
 
