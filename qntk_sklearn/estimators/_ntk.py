@@ -289,10 +289,7 @@ class _BaseQuantumNTK(BaseEstimator):
                     if self.sparsity == "none" or n_samples <= _AUTO_EXACT_MAX
                     else "iterative"
                 )
-            cls = getattr(_solvers, SOLVERS[solver], None)
-            if cls is None:  # pragma: no cover - every listed solver ships
-                raise ValueError(f"`solver`={solver!r} is not available in this build.")
-            solver = cls()
+            solver = getattr(_solvers, SOLVERS[solver])()
         else:
             solver = clone(solver)
         params = solver.get_params(deep=False)
@@ -315,20 +312,20 @@ class _BaseQuantumNTK(BaseEstimator):
         self.ntk_ = self._resolve_kernel(X)
         K_tilde = self._sparsified_kernel(X, groups, rng)
         self.target_mean_ = Y.mean(axis=0)
+        self._targets = Y - self.target_mean_
         self.solver_ = self._resolve_solver(X.shape[0])
         k_thresh = (
             float(np.median(self._kernel_diag(X)))
             if self.ntk_ is None or not hasattr(self.ntk_, "clip_threshold")
             else self.ntk_.clip_threshold(X)
         )
-        self.solver_.fit(K_tilde, Y - self.target_mean_, k_thresh=k_thresh)
+        self.solver_.fit(K_tilde, self._targets, k_thresh=k_thresh)
         self.kernel_ = K_tilde
         self.dual_coef_ = self.solver_.dual_coef_
         self.X_fit_ = X
         self.sparsity_ = max_row_nonzeros(K_tilde)
         self.condition_number_ = _solvers.spectrum(K_tilde)["condition_number"]
         self.k_thresh_ = k_thresh
-        self._targets = Y - self.target_mean_
         self._resources = None
         return self
 
