@@ -15,32 +15,27 @@ predict times are medians of those repeats. The machine may be shared: each reco
 keeps the 1-minute load average at its start. The NTK depth grid is
 {2, 4, 8, 16, 32, 64}; the NTK SVC uses the depth tuned for sparsity="none".
 
-Last measured 2026-11-24 on a 2-core Intel Xeon VM (24 GiB, no GPU) shared with other
-jobs (load average 5-13, so times are inflated 2-10x and noisy), full run; all numbers
-in ``benchmarks/results/bench_accuracy_baselines.json`` and ``benchmarks/README.md``.
-Test accuracy (fit s / predict s, medians of 3):
+Last measured 2026-11-24 on a 2-core Intel Xeon VM (24 GiB, no GPU), quiet machine,
+one BLAS thread, full run (102 s); all numbers in
+``benchmarks/results/bench_accuracy_baselines.json`` and ``benchmarks/README.md``.
+Test accuracy (fit s / predict s, medians of 3)::
 
-=======================  ========================  ========================
-model                    digits (1257/540)         MNIST 8 vs 9 (2000/1983)
-=======================  ========================  ========================
-QNTK random, auto        0.9407 (19.7 / 5.25) d114  0.9531 (0.76 / 9.73) d98
-QNTK none, auto          0.9407 (17.6 / 4.26) d114  0.9531 (11.5 / 9.00) d98
-QNTK random, tuned       0.9444 (1.4 / 0.87) d32    0.9561 (0.21 / 1.06) d16
-QNTK none, tuned         0.9926 (16.2 / 0.19) d4    0.9879 (31.3 / 1.68) d8
-SVC RBF, tuned           0.9926 (0.04 / 0.03)       0.9884 (0.33 / 0.34)
-SVC NTK kernel, tuned C  0.9870 (0.38 / 0.16) d4    0.9859 (1.69 / 1.69) d8
-MLPClassifier (256,)     0.9815 (17.5 / 0.01)       0.9808 (87.7 / 0.10)
-=======================  ========================  ========================
+    model                    digits (1257/540)          MNIST 8 vs 9 (2000/1983)
+    QNTK random, auto        0.9407 (0.05 / 0.45) d114  0.9531 (0.34 / 2.37) d98
+    QNTK none, auto          0.9407 (1.10 / 0.45) d114  0.9531 (2.64 / 2.35) d98
+    QNTK random, tuned       0.9444 (0.02 / 0.17) d32   0.9561 (0.14 / 0.54) d16
+    QNTK none, tuned         0.9926 (0.24 / 0.04) d4    0.9879 (0.95 / 0.33) d8
+    SVC RBF, tuned           0.9926 (0.02 / 0.02)       0.9884 (0.17 / 0.16)
+    SVC NTK kernel, tuned C  0.9870 (0.07 / 0.03) d4    0.9859 (0.25 / 0.35) d8
+    MLPClassifier (256,)     0.9815 (1.87 / 0.00)       0.9808 (5.49 / 0.02)
 
-The numbers above were measured when ``fit`` still computed ``quantum_resources_``
-eagerly; the script then switched that estimate off, since at shallow depth (kappa
-1e4 to 1e7) it cost hours. ``quantum_resources_`` is now computed on first access, so
-fits here no longer pay for it. Fits that still fail are
-recorded, not fatal, and the process's address space is capped
-(``--max-memory-gb``, default 6) so a runaway allocation raises MemoryError rather than
-waking the OOM killer on a shared machine.
+An earlier run on a machine shared with other jobs (load 5-13), before the kernel
+speed-ups, gave the same accuracies with times 2-40x larger. Fits that fail are
+recorded, not fatal, and the process's address space is capped (``--max-memory-gb``,
+default 6) so a runaway allocation raises MemoryError rather than waking the OOM
+killer.
 
-Run ``python benchmarks/bench_accuracy_baselines.py`` (about 15 minutes) or
+Run ``python benchmarks/bench_accuracy_baselines.py`` (about 2 minutes) or
 ``--quick`` (about a minute: smaller MNIST subsets, smaller grids, one repeat).
 """
 
