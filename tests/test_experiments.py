@@ -156,12 +156,24 @@ def test_cli_errors(tmp_path, monkeypatch, capsys):
 
 def test_measurement_counts():
     K_star = np.array([[2.0, 0.0], [1.0, 1.0]])
-    post, readout, post_rowmax = measurement_counts(K_star, np.array([1.0, 0.0]), 2.0)
+    counts = measurement_counts(K_star, np.array([1.0, 0.0]), 2.0)
     # Row 0: k = (1, 0): P = 1, n/P = 2, overlap 1 -> 0 extra measurements.
     # Row 1: k = (0.5, 0.5): P = 0.5, n/P = 4, overlap 1/sqrt(2) -> 1.
-    np.testing.assert_allclose(post, [2.0, 4.0])
-    np.testing.assert_allclose(readout, [0.0, 1.0], atol=1e-12)
-    np.testing.assert_allclose(post_rowmax, [2.0, 1.0])
+    np.testing.assert_allclose(counts["postselection_kthresh"], [2.0, 4.0])
+    np.testing.assert_allclose(counts["postselection"], [2.0, 4.0])  # batch max 1
+    np.testing.assert_allclose(counts["readout"], [0.0, 1.0], atol=1e-12)
+    np.testing.assert_allclose(counts["postselection_rowmax"], [2.0, 1.0])
+
+
+def test_measurement_counts_paper_divides_by_the_batch_maximum():
+    # k_thresh = 4: k = (0.5, 0) and (0.25, 0.25); the batch's largest |k| is 0.5.
+    K_star = np.array([[2.0, 0.0], [1.0, 1.0]])
+    counts = measurement_counts(K_star, np.array([1.0, 0.0]), 4.0)
+    np.testing.assert_allclose(counts["postselection_kthresh"], [8.0, 16.0])
+    np.testing.assert_allclose(counts["postselection"], [2.0, 4.0])
+    np.testing.assert_allclose(counts["postselection_rowmax"], [2.0, 1.0])
+    # Rescaling never changes the normalised state, so the readout is the same.
+    np.testing.assert_allclose(counts["readout"], [0.0, 1.0], atol=1e-12)
 
 
 def test_summarize_standard_error_over_trials():

@@ -108,14 +108,8 @@ def evaluate(
                     if est.ntk_ is None
                     else np.asarray(est.ntk_(X_test, X), dtype=np.float64)
                 )
-            post, readout, post_rowmax = measurement_counts(
-                K_star, est.dual_coef_[:, 0], est.k_thresh_
-            )
-            row.update(
-                postselection=float(np.median(post)),
-                readout=float(np.median(readout)),
-                postselection_rowmax=float(np.median(post_rowmax)),
-            )
+            counts = measurement_counts(K_star, est.dual_coef_[:, 0], est.k_thresh_)
+            row.update({key: float(np.median(v)) for key, v in counts.items()})
         if cost:
             row.update(classical_cost(est, y))
         fields = resource_fields(est)
