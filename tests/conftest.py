@@ -1,10 +1,20 @@
-"""Shared fixtures: seeded data, jax float64 on."""
+"""Shared fixtures: seeded data, jax float64 on, deterministic hypothesis."""
+
+import os
 
 import jax
 import numpy as np
 import pytest
+from hypothesis import settings
 
 jax.config.update("jax_enable_x64", True)
+
+# Hypothesis draws random examples unless told otherwise, so an unchanged tree could
+# fail at random. The suite runs derandomized (the same examples every run, as CI
+# needs); HYPOTHESIS_PROFILE=explore draws fresh examples to hunt for new failures.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("explore", deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture
