@@ -1,0 +1,589 @@
+"""Infinite-width NTK and NNGP of the paper's Myrtle-like CNN, computed natively.
+
+Written by hand rather than taken from neural-tangents: neural-tangents, archived in
+May 2025, needs jax < 0.6 and TensorFlow, and evaluates this network at about 20 ns
+per (pair of pixel positions, layer) on a CPU (XLA turns the float64 ``arctan2`` of
+the ReLU step into scalar library calls and materialises each intermediate). The
+recursion below is neural-tangents' ``stax`` kernel of the same network, operation for
+operation (same formulas, same zero padding and pooling conventions), written as
+in-place numpy passes: numpy's vectorised float64 ``sqrt`` and ``arctan2`` are several
+times faster than XLA's on a CPU. neural-tangents stays the test oracle.
+
+Layout: the covariance of a pair of images is an array of shape
+``(batch, H, H, W, W)`` indexed ``[b, h, h', w, w']`` (position ``p = (h, w)`` of the
+first image, ``q = (h', w')`` of the second). A 3x3 'SAME' convolution maps it to the
+sum over the nine joint shifts ``(p + d, q + d)`` divided by 9 (zero outside the
+image), which is separable: three shifts along ``(h, h')``, then three along
+``(w, w')``. ReLU acts entry by entry given the two images' variances ``v1[p]``,
+``v2[q]``; 2x2 average pooling sums 2x2 windows of ``p`` and of ``q`` and divides by
+16; ``Flatten`` averages the diagonal ``p = q``.
+
+Each image's own recursion runs once (its variances at every layer are what the ReLU
+step of a cross covariance needs); each pair then runs only its cross covariance.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from ._base import NTKKernelBase, _Progress, check_kernel_input
+
+_SQRT2 = math.sqrt(2.0)
+_TWO_PI = 2.0 * math.pi
+
+#: Covariance entries (per array) that one vectorised pass handles: about 512 KiB,
+#: so that the dozen arrays of a layer stay in the processor's caches.
+_PASS_ENTRIES = 2**16
+
+#: Bytes of per-image statistics (variances at every layer) held at once.
+_STATS_BYTES = 2**28
+
+
+# --- the layers, acting on covariances ----------------------------------------------
+def _input_covariance(x, y):
+    """``sum_c x[p, c] y[q, c] / C`` as ``(batch, H, H, W, W)``."""
+    return np.einsum("bhwc,bgvc->bhgwv", x, y, optimize=True) / x.shape[-1]
+
+
+def _shift_sum(A, O, n, k):
+    """``O[i, j] = A[i-1, j-1] + A[i, j] + A[i+1, j+1]`` (terms outside dropped).
+
+    ``A`` and ``O`` are contiguous arrays read as (m, n, n, k). On the flat buffer the
+    diagonal neighbours are plain shifts by ``(n + 1) k``: two long passes. The first
+    and last row and column of every (n, n) plane, where a flat shift wraps onto
+    another row or plane, are then recomputed (4/n of the array).
+    """
+    a, o = A.reshape(-1), O.reshape(-1)
+    s = (n + 1) * k
+    np.add(a[s:], a[:-s], out=o[s:])
+    o[:s] = a[:s]
+    o[:-s] += a[s:]
+    tail = (k,) if k > 1 else ()  # (m, n, n) when k = 1: strided loops, not of size 1
+    A4 = A.reshape((-1, n, n) + tail)
+    O4 = O.reshape((-1, n, n) + tail)
+    np.add(A4[:, 0, :-1], A4[:, 1, 1:], out=O4[:, 0, :-1])  # first row
+    np.add(A4[:, -1, 1:], A4[:, -2, :-1], out=O4[:, -1, 1:])  # last row
+    np.add(A4[:, 1:-1, 0], A4[:, 2:, 1], out=O4[:, 1:-1, 0])  # first column
+    np.add(A4[:, 1:-1, -1], A4[:, :-2, -2], out=O4[:, 1:-1, -1])  # last column
+    O4[:, 0, -1] = A4[:, 0, -1]
+    O4[:, -1, 0] = A4[:, -1, 0]
+
+
+def _box(G, scratch):
+    """Sum of the 9 joint shifts ``(p + d, q + d)`` of ``G`` (..., H, H, W, W), in place.
+
+    Zero padding: terms with ``p + d`` or ``q + d`` outside the image are dropped.
+    Separable: three shifts along ``(h, h')`` into ``scratch``, then three along
+    ``(w, w')`` back into ``G``.
+    """
+    H, W = G.shape[-4], G.shape[-2]
+    _shift_sum(G, scratch, H, W * W)
+    _shift_sum(scratch, G, W, 1)
+    return G
+
+
+def _pool(G):
+    """2x2 average pooling, stride 2, 'VALID', of both positions of (..., H, H, W, W)."""
+    H, W = G.shape[-4] // 2, G.shape[-2] // 2
+    G = G[..., : 2 * H, : 2 * H, : 2 * W, : 2 * W]
+    for axis in (-1, -2, -3, -4):  # pairwise sums, one axis at a time
+        index = [slice(None)] * G.ndim
+        index[axis] = slice(0, None, 2)
+        even = G[tuple(index)]
+        index[axis] = slice(1, None, 2)
+        G = even + G[tuple(index)]
+    G /= 16.0
+    return G
+
+
+def _diagonal(G):
+    """The entries ``p = q`` of (..., H, H, W, W), as (..., H, W) (a view)."""
+    return np.diagonal(np.diagonal(G, axis1=-4, axis2=-3), axis1=-3, axis2=-2)
+
+
+
+def _relu(G, v1, v2, P, t):
+    """neural-tangents' ``Relu`` on ``G[0]`` = Sigma (and ``G[1]`` = Theta), in place.
+
+    ``sq = sqrt(max(v1[p] v2[q] - Sigma^2, 0))``, ``angle = arctan2(sq, Sigma)``
+    (pi/2 where both are 0), ``dot = (pi - angle) / (2 pi)``; the new Sigma is
+    ``(sq + (pi - angle) Sigma) / (2 pi)`` and Theta becomes ``Theta * dot``. Both are
+    left multiplied by ``2 pi`` (the caller folds it into the next layer's scale).
+    ``P`` and ``t`` are scratch arrays of the shape of ``G[0]``.
+    """
+    S = G[0]
+    np.multiply(v1[:, :, None, :, None], v2[:, None, :, None, :], out=P)
+    np.multiply(S, S, out=t)
+    np.subtract(P, t, out=P)
+    np.maximum(P, 0.0, out=P)
+    sq = np.sqrt(P, out=P)
+    angle = np.arctan2(sq, S, out=t)
+    if not (v1.all() and v2.all()):  # a zero variance: arctan2(0, 0)
+        angle[(sq == 0) & (S == 0)] = math.pi / 2
+    d = np.subtract(math.pi, angle, out=t)
+    S *= d
+    S += sq
+    for T in G[1:]:
+        T *= d
+
+
+def _stage(G, count, c, b2, variances=None):
+    """``count`` layers of ``Conv3x3 -> ReLU`` on ``G`` = 2 pi [Sigma, (Theta)].
+
+    ``G`` has shape (slots, batch, H, H, W, W), holding the covariances after a ReLU
+    (or the input) times ``2 pi``; ``c = W_std**2 / (9 * 2 pi)``. ``variances[i]`` is
+    the pair ``(v1, v2)`` of the two images' variances after convolution ``i``, each
+    (batch, H, W); None means the images are the same (an image with itself): the
+    variances are then the diagonal of the covariance, and are returned.
+
+    Returns ``(G, seen)``: the covariances after the last ReLU (times 2 pi) and the
+    list of variances used (for ``variances=None``).
+    """
+    scratch = np.empty_like(G)
+    P = np.empty(G.shape[1:])
+    t = np.empty(G.shape[1:])
+    seen = []
+    for i in range(count):
+        _box(G, scratch)
+        S = G[0]
+        S *= c
+        if b2:
+            S += b2
+        for T in G[1:]:  # NTK: Theta_pre = W^2/9 box(Theta) + Sigma_pre
+            T *= c
+            T += S
+        if variances is None:
+            v1 = v2 = _diagonal(S).copy()
+            seen.append(v1)
+        else:
+            v1, v2 = variances[i]
+        _relu(G, v1, v2, P, t)
+    return G, seen
+
+
+def _flatten(G):
+    """neural-tangents' ``Flatten`` of 2 pi [Sigma, Theta]: the mean of p = q, / 2 pi."""
+    return _diagonal(G).mean(axis=(-2, -1)) / _TWO_PI
+
+
+def _head(sigma, theta, q1, q2, W2, b2):
+    """``Dense(2) -> Erf -> Dense(1)`` on the flattened covariances (arrays of pairs).
+
+    ``sigma``, ``theta``: the pair's NNGP and NTK after ``Flatten``; ``q1``, ``q2``:
+    each image's own NNGP there. Returns ``(ntk, nngp)`` of the network's output.
+    """
+    q1 = W2 * q1 + b2
+    q2 = W2 * q2 + b2
+    sigma = W2 * sigma + b2
+    theta = sigma + W2 * theta
+    # neural-tangents' Erf: arctan2(2 s, sqrt((1 + 2 q1)(1 + 2 q2) - 4 s^2)).
+    root = np.sqrt(np.maximum((1 + 2 * q1) * (1 + 2 * q2) - 4 * sigma * sigma, 0.0))
+    sigma = (2 / math.pi) * np.arctan2(2 * sigma, root)
+    theta = theta * ((4 / math.pi) / root)
+    sigma = W2 * sigma + b2
+    theta = sigma + W2 * theta
+    return theta, sigma
+
+
+class _Network:
+    """The recursion of one parameter set, on batches of images and of pairs."""
+
+    def __init__(self, depth, image_shape, W_std, b_std, get, batch_size):
+        self.per_stage = depth // 3
+        self.W2 = W_std * W_std
+        self.b2 = b_std * b_std
+        self.c = self.W2 / (9.0 * _TWO_PI)
+        self.ntk = get == "ntk"
+        H, W, _ = image_shape
+        self.shapes = []  # spatial shape of each of the three stages
+        for _ in range(3):
+            self.shapes.append((H, W))
+            H, W = H // 2, W // 2
+        entries = [(h * w) ** 2 for h, w in self.shapes]
+        if batch_size is None:
+            self.batches = [max(1, _PASS_ENTRIES // e) for e in entries]
+        else:
+            self.batches = [batch_size] * 3
+        self.group = min(max(self.batches), 4096)
+        #: float64 numbers of statistics kept per image (variances of every layer).
+        self.stats_size = self.per_stage * sum(h * w for h, w in self.shapes) + 2
+
+    def _pools(self, stage):
+        return 1 if stage < 2 else 2
+
+    def self_stats(self, X):
+        """Each image's variances at every layer, its flattened NNGP and its kernel.
+
+        Returns ``(variances, q, k_self)``: ``variances[s]`` of shape
+        (per_stage, n, H_s, W_s), ``q`` and ``k_self`` of shape (n,) (``k_self`` is
+        the kernel of the image with itself, NTK or NNGP as ``get`` says).
+        """
+        n = X.shape[0]
+        variances = [np.empty((self.per_stage, n) + s) for s in self.shapes]
+        q = np.empty(n)
+        k_self = np.empty(n)
+        step = self.batches[0]
+        slots = 2 if self.ntk else 1
+        for i in range(0, n, step):
+            x = X[i : i + step]
+            G = np.zeros((slots, x.shape[0]) + (self.shapes[0][0],) * 2 + (self.shapes[0][1],) * 2)
+            G[0] = _TWO_PI * _input_covariance(x, x)
+            for s in range(3):
+                G, seen = _stage(G, self.per_stage, self.c, self.b2)
+                variances[s][:, i : i + step] = seen
+                for _ in range(self._pools(s)):
+                    G = _pool(G)
+            flat = _flatten(G)
+            q[i : i + step] = flat[0]
+            theta = flat[1] if self.ntk else flat[0]
+            ntk, nngp = _head(flat[0], theta, flat[0], flat[0], self.W2, self.b2)
+            k_self[i : i + step] = ntk if self.ntk else nngp
+        return variances, q, k_self
+
+    def pairs(self, X1, X2, stats1, stats2, i1, i2):
+        """Kernel between ``X1[i1[k]]`` and ``X2[i2[k]]`` for every k (one group)."""
+        slots = 2 if self.ntk else 1
+        m = i1.shape[0]
+        G_next = None
+        for s in range(3):
+            step = self.batches[s]
+            outputs = []
+            for a in range(0, m, step):
+                j1, j2 = i1[a : a + step], i2[a : a + step]
+                if s == 0:
+                    x, y = X1[j1], X2[j2]
+                    H, W = self.shapes[0]
+                    G = np.zeros((slots, j1.shape[0], H, H, W, W))
+                    G[0] = _TWO_PI * _input_covariance(x, y)
+                else:
+                    G = np.ascontiguousarray(G_next[:, a : a + step])
+                variances = [
+                    (stats1[0][s][layer, j1], stats2[0][s][layer, j2])
+                    for layer in range(self.per_stage)
+                ]
+                G, _ = _stage(G, self.per_stage, self.c, self.b2, variances)
+                for _ in range(self._pools(s)):
+                    G = _pool(G)
+                outputs.append(G)
+            G_next = np.concatenate(outputs, axis=1)
+        flat = _flatten(G_next)
+        theta = flat[1] if self.ntk else flat[0]
+        ntk, nngp = _head(flat[0], theta, stats1[1][i1], stats2[1][i2], self.W2, self.b2)
+        return ntk if self.ntk else nngp
+
+
+def _check_int(name, value, low, rule):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"`{name}` must be {rule}; got {value!r}.")
+    return int(value)
+
+
+class MyrtleNTK(NTKKernelBase):
+    """Kernel of the paper's Myrtle-like convolutional network, computed natively.
+
+    ``[Conv3x3 SAME, ReLU] x depth/3, AvgPool 2x2/2, [Conv3x3, ReLU] x depth/3,
+    AvgPool, [Conv3x3, ReLU] x depth/3, AvgPool x 2, Flatten, Dense(2), Erf,
+    Dense(1)`` at infinite width, in neural-tangents' NTK parameterisation (every
+    layer with weight scale ``W_std`` and bias scale ``b_std``; a convolution's fan-in
+    is ``3 * 3 * channels``; 'SAME' convolutions pad with zeros; pooling is 'VALID'),
+    computed in float64 by the exact covariance recursion over pairs of pixel
+    positions. No optional dependency is needed; it equals neural-tangents' ``stax``
+    kernel of the same network to about 1e-15 (tested against it).
+
+    Parameters
+    ----------
+    depth : int, default=96
+        Number of convolutional layers, a positive multiple of 3 (the paper uses 96).
+    image_shape : tuple of int, default=(28, 28, 1)
+        ``(height, width, channels)`` of one image; height and width at least 16 (the
+        network halves them four times with 'VALID' pooling). Inputs may be flattened,
+        ``(n_samples, height * width * channels)``, or ``(n_samples, *image_shape)``.
+    W_std : float, default=sqrt(2)
+        Weight scale of every layer.
+    b_std : float, default=0.0
+        Bias scale of every layer.
+    get : {"ntk", "nngp"}, default="ntk"
+        The neural tangent kernel or the NNGP kernel.
+    batch_size : int or None, default=None
+        Pairs of images per vectorised pass. None chooses it so that one covariance
+        array holds about 2**16 numbers (512 KiB) in each stage.
+    n_jobs : int or None, default=None
+        Threads evaluating groups of pairs at once (numpy releases the GIL in its
+        array passes). None means 1, -1 all processors.
+
+    See Also
+    --------
+    StaxKernel : any neural-tangents network (optional extra).
+    FullyConnectedNTK : the paper's fully-connected network.
+
+    Notes
+    -----
+    The covariance of a convolutional network with pooling keeps every pair of pixel
+    positions, so a kernel entry costs about ``depth/3 * (H W)**2`` (plus 1/16 and
+    1/256 of it for the pooled stages) covariance updates, each a few dozen floating
+    point operations. Each image's own recursion (its variances at every layer, which
+    the ReLU step of a cross covariance needs) runs once per call, then every pair
+    runs only its cross covariance; ``pairs`` gathers the images it needs, so a sparse
+    pattern costs only its entries. Memory is bounded: per-image statistics are held
+    for at most about 256 MiB of images at a time, and each pass holds a few arrays
+    of ``batch_size * (H W)**2`` numbers.
+
+    Measured with ``benchmarks/bench_cnn_kernel.py`` (2-core CPU, depth 96): see the
+    README's performance section for the numbers next to neural-tangents.
+
+    The kernel stores only its parameters: it pickles and clones.
+
+    References
+    ----------
+    .. [1] V. Shankar, A. Fang, W. Guo, S. Fridovich-Keil, L. Schmidt,
+       J. Ragan-Kelley, B. Recht, "Neural kernels without tangents", ICML 2020.
+    .. [2] R. Novak et al., "Neural Tangents: fast and easy infinite neural networks in
+       Python", ICLR 2020.
+    .. [3] A. Zlokapa, H. Neven, S. Lloyd, "A quantum algorithm for training wide and
+       deep classical neural networks", arXiv:2107.09200 (2021).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from qntk_sklearn.kernels import MyrtleNTK
+    >>> k = MyrtleNTK(depth=3, image_shape=(16, 16, 1))
+    >>> X = np.random.default_rng(0).normal(size=(3, 256))
+    >>> K = k(X)
+    >>> K.shape, bool(np.allclose(K, K.T)), bool(np.allclose(np.diag(K), k.diag(X)))
+    ((3, 3), True, True)
+    >>> bool(np.allclose(k.pairs(X, rows=[0, 2], cols=[1, 1]), K[[0, 2], [1, 1]]))
+    True
+    """
+
+    def __init__(
+        self,
+        depth=96,
+        image_shape=(28, 28, 1),
+        W_std=_SQRT2,
+        b_std=0.0,
+        get="ntk",
+        batch_size=None,
+        n_jobs=None,
+    ):
+        self.depth = depth
+        self.image_shape = image_shape
+        self.W_std = W_std
+        self.b_std = b_std
+        self.get = get
+        self.batch_size = batch_size
+        self.n_jobs = n_jobs
+
+    # --- parameters ---------------------------------------------------------------
+    def _validated(self):
+        depth = self.depth
+        if (
+            isinstance(depth, bool)
+            or not isinstance(depth, numbers.Integral)
+            or depth < 3
+            or depth % 3
+        ):
+            raise ValueError(
+                f"`depth` must be a positive multiple of 3 (three stages of "
+                f"depth/3 convolutions); got {depth!r}."
+            )
+        for name, value in (("W_std", self.W_std), ("b_std", self.b_std)):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, numbers.Real)
+                or not math.isfinite(value)
+            ):
+                raise ValueError(
+                    f"`{name}` must be a finite real number; got {value!r}."
+                )
+        if self.W_std <= 0:
+            raise ValueError(f"`W_std` must be positive; got {self.W_std!r}.")
+        if self.b_std < 0:
+            raise ValueError(f"`b_std` must be non-negative; got {self.b_std!r}.")
+        if self.get not in ("ntk", "nngp"):
+            raise ValueError(f"`get` must be 'ntk' or 'nngp'; got {self.get!r}.")
+        if self.batch_size is not None:
+            _check_int("batch_size", self.batch_size, 1, "a positive int or None")
+        if self.n_jobs is not None and (
+            isinstance(self.n_jobs, bool)
+            or not isinstance(self.n_jobs, numbers.Integral)
+            or self.n_jobs == 0
+            or self.n_jobs < -1
+        ):
+            raise ValueError(
+                f"`n_jobs` must be None, -1 or a positive int; got {self.n_jobs!r}."
+            )
+        return _Network(
+            int(depth),
+            self._input_shape(),
+            float(self.W_std),
+            float(self.b_std),
+            self.get,
+            self.batch_size,
+        )
+
+    def _input_shape(self):
+        shape = self.image_shape
+        try:
+            shape = tuple(shape)
+        except TypeError:
+            shape = ()
+        if (
+            len(shape) != 3
+            or any(
+                isinstance(s, bool) or not isinstance(s, numbers.Integral)
+                for s in shape
+            )
+            or min(shape[:2]) < 16
+            or shape[2] < 1
+        ):
+            raise ValueError(
+                "`image_shape` must be (height, width, channels) with height and width "
+                "at least 16 (the network halves them four times) and channels at "
+                f"least 1; got {self.image_shape!r}."
+            )
+        return tuple(int(s) for s in shape)
+
+    def _threads(self):
+        if self.n_jobs is None:
+            return 1
+        if self.n_jobs == -1:
+            return os.cpu_count() or 1
+        return int(self.n_jobs)
+
+    def _check(self, X, name="X"):
+        X = check_kernel_input(X, name)
+        shape = self._input_shape()
+        if X.shape[1:] == shape:
+            return X
+        if X.ndim == 2 and X.shape[1] == math.prod(shape):
+            return X.reshape((X.shape[0],) + shape)
+        raise ValueError(
+            f"`{name}` must have shape (n_samples, {math.prod(shape)}) or "
+            f"(n_samples, {', '.join(map(str, shape))}) for inputs of shape {shape}; "
+            f"got {X.shape}."
+        )
+
+    # --- evaluation -----------------------------------------------------------------
+    def _max_images(self, net):
+        """Images whose statistics fit in the memory budget at once (at least 2)."""
+        return max(2, _STATS_BYTES // (8 * net.stats_size))
+
+    def _evaluate(self, net, X1, X2, i1, i2, progress):
+        """Kernel between ``X1[i1]`` and ``X2[i2]``, images gathered per chunk."""
+        out = np.empty(i1.shape[0])
+        if out.size == 0:
+            return out
+        # Chunks of pairs whose distinct images fit the statistics budget.
+        limit = self._max_images(net)
+        bounds = [0]
+        seen1, seen2 = set(), set()
+        for k in range(i1.shape[0]):
+            seen1.add(int(i1[k]))
+            seen2.add(int(i2[k]))
+            if len(seen1) + len(seen2) > limit:
+                bounds.append(k)
+                seen1, seen2 = {int(i1[k])}, {int(i2[k])}
+        bounds.append(i1.shape[0])
+        threads = self._threads()
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+            u1, j1 = np.unique(i1[lo:hi], return_inverse=True)
+            u2, j2 = np.unique(i2[lo:hi], return_inverse=True)
+            stats1 = net.self_stats(X1[u1])
+            stats2 = stats1 if (X2 is X1 and np.array_equal(u1, u2)) else (
+                net.self_stats(X2[u2])
+            )
+            A1, A2 = X1[u1], X2[u2]
+            groups = [
+                (a, min(a + net.group, hi - lo)) for a in range(0, hi - lo, net.group)
+            ]
+
+            def run(bounds_, A1=A1, A2=A2, stats1=stats1, stats2=stats2, j1=j1, j2=j2):
+                a, b = bounds_
+                return net.pairs(A1, A2, stats1, stats2, j1[a:b], j2[a:b])
+
+            if threads > 1 and len(groups) > 1:
+                with ThreadPoolExecutor(threads) as pool:
+                    results = pool.map(run, groups)
+                    for (a, b), values in zip(groups, results, strict=True):
+                        out[lo + a : lo + b] = values
+                        progress.update(b - a)
+            else:
+                for a, b in groups:
+                    out[lo + a : lo + b] = run((a, b))
+                    progress.update(b - a)
+        return out
+
+    def block(self, X, Y, verbose=0):
+        """Kernel between all rows of ``X`` and ``Y``.
+
+        When ``Y is X`` only the entries on and above the diagonal are computed, the
+        diagonal from each image alone (as :meth:`diag`).
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples_X, ...)
+        Y : ndarray of shape (n_samples_Y, ...)
+        verbose : int, default=0
+            If positive, print progress to stderr.
+
+        Returns
+        -------
+        K : ndarray of shape (n_samples_X, n_samples_Y)
+        """
+        net = self._validated()
+        X = self._check(X)
+        symmetric = Y is X
+        Y = X if symmetric else self._check(Y, "Y")
+        n, m = X.shape[0], Y.shape[0]
+        K = np.empty((n, m))
+        if symmetric:
+            rows, cols = np.triu_indices(n, k=1)
+            progress = _Progress(verbose, rows.size + n, "kernel block")
+            K[rows, cols] = self._evaluate(net, X, X, rows, cols, progress)
+            K[cols, rows] = K[rows, cols]
+            K[np.arange(n), np.arange(n)] = self._self(net, X, progress)
+            return K
+        rows, cols = np.divmod(np.arange(n * m), m)
+        progress = _Progress(verbose, n * m, "kernel block")
+        K.reshape(-1)[:] = self._evaluate(net, X, Y, rows, cols, progress)
+        return K
+
+    def _self(self, net, X, progress):
+        out = np.empty(X.shape[0])
+        step = self._max_images(net)
+        for i in range(0, X.shape[0], step):
+            out[i : i + step] = net.self_stats(X[i : i + step])[2]
+            progress.update(min(step, X.shape[0] - i))
+        return out
+
+    def _block(self, X, Y):  # pragma: no cover - block is overridden
+        return self.block(X, Y)
+
+    def _paired(self, X, Y):  # pragma: no cover - _chunked_paired is overridden
+        idx = np.arange(X.shape[0])
+        return self._evaluate(self._validated(), X, Y, idx, idx, _Progress(0, 0, ""))
+
+    def _chunked_paired(self, X, Y, rows=None, cols=None, verbose=0):
+        net = self._validated()
+        if rows is None:  # the diagonal: each image with itself
+            return self._self(net, X, _Progress(verbose, X.shape[0], "kernel diag"))
+        progress = _Progress(verbose, rows.shape[0], "kernel pairs")
+        return self._evaluate(net, X, Y, rows, cols, progress)
+
+    def clip_threshold(self, X):
+        """The largest off-diagonal ``|k(x_i, x_j)|`` over ``X`` (the paper's CNN rule).
+
+        The authors' code takes ``k_thresh`` as the largest off-diagonal magnitude of
+        the kernel of a 16-example training subset: pass that subset as ``X``.
+        """
+        X = self._check(X)
+        if X.shape[0] < 2:
+            return float(np.abs(self.diag(X)).max())
+        K = self.block(X, X)
+        off = ~np.eye(X.shape[0], dtype=bool)
+        return float(np.abs(K[off]).max())
