@@ -22,11 +22,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .. import solvers as _solvers
 from ..kernels import FullyConnectedNTK, MyrtleNTK, StaxKernel, nonlinearity_coefficient
 from ..sparsify import (
-    class_thresholds,
+    balanced_subset,
     condition_diagonal,
     diagonal_pattern,
     max_row_nonzeros,
     paper_conditioning_factor,
+    paper_thresholds,
     random_pattern,
     sparse_from_pairs,
     threshold_entries,
@@ -122,6 +123,7 @@ class _BaseQuantumNTK(BaseEstimator):
         "sparsity": [StrOptions({"random", "threshold", "diagonal", "none"})],
         "sparsity_factor": [Interval(Real, 0, None, closed="neither")],
         "threshold_percentile": [Interval(Real, 0, 100, closed="both")],
+        "thresholds": [tuple, None],
         "solver": [
             StrOptions({"auto", *SOLVERS}),
             HasMethods(["fit", "decision_function"]),
@@ -141,7 +143,8 @@ class _BaseQuantumNTK(BaseEstimator):
         b_std=0.0,
         sparsity="random",
         sparsity_factor=1.0,
-        threshold_percentile=50.0,
+        threshold_percentile=90.0,
+        thresholds=None,
         solver="auto",
         random_state=None,
         verbose=0,
@@ -155,6 +158,7 @@ class _BaseQuantumNTK(BaseEstimator):
         self.sparsity = sparsity
         self.sparsity_factor = sparsity_factor
         self.threshold_percentile = threshold_percentile
+        self.thresholds = thresholds
         self.solver = solver
         self.random_state = random_state
         self.verbose = verbose
@@ -264,18 +268,52 @@ class _BaseQuantumNTK(BaseEstimator):
         values[~diag] = self._kernel_pairs(X, rows[~diag], cols[~diag])
         if self.sparsity == "random":
             return sparse_from_pairs(rows, cols, values, n)
-        # "threshold": the paper's CNN variant.
-        subset = rng.choice(n, size=min(16, n), replace=False)
+        # "threshold": the paper's CNN variant (the authors' notebook's rule).
+        thresholds, k_thresh = self._threshold_rule(X, groups, rng)
+        rows, cols, values = threshold_entries(
+            rows, cols, values, groups, thresholds, strict=True
+        )
+        self._threshold_k_thresh = k_thresh
+        K = sparse_from_pairs(rows, cols, values, n)
+        return condition_diagonal(K, paper_conditioning_factor(n))
+
+    def _threshold_rule(self, X, groups, rng):
+        """``({group: t_c}, k_thresh)``: given, or from a 16-example balanced subset."""
+        if self.thresholds is not None:
+            given, k_thresh = self._checked_thresholds()
+            classes = getattr(self, "classes_", None)
+            if classes is None:  # regression: one group, 0
+                return {int(k): t for k, t in given.items()}, k_thresh
+            by_group = {}
+            for label, t in given.items():
+                match = np.flatnonzero(classes == label)
+                if match.size:
+                    by_group[int(match[0])] = t
+            return by_group, k_thresh
+        subset = balanced_subset(groups, 16, rng)
         if self.ntk_ is None:
             K_subset = np.asarray(X[np.ix_(subset, subset)], dtype=np.float64)
         else:
             K_subset = np.asarray(self.ntk_(X[subset]), dtype=np.float64)
-        thresholds = class_thresholds(
-            K_subset, groups[subset], self.threshold_percentile
+        return paper_thresholds(K_subset, groups[subset], self.threshold_percentile)
+
+    def _checked_thresholds(self):
+        value = self.thresholds
+        ok = (
+            isinstance(value, tuple)
+            and len(value) == 2
+            and isinstance(value[0], dict)
+            and isinstance(value[1], Real)
+            and math.isfinite(value[1])
+            and value[1] > 0
         )
-        rows, cols, values = threshold_entries(rows, cols, values, groups, thresholds)
-        K = sparse_from_pairs(rows, cols, values, n)
-        return condition_diagonal(K, paper_conditioning_factor(n))
+        if not ok:
+            raise ValueError(
+                "`thresholds` must be None or a tuple ({class: threshold}, k_thresh) "
+                "with k_thresh > 0, as returned by "
+                f"qntk_sklearn.sparsify.paper_thresholds; got {value!r}."
+            )
+        return {k: float(v) for k, v in value[0].items()}, float(value[1])
 
     # --- solver --------------------------------------------------------------------
     def _resolve_solver(self, n_samples):
@@ -314,11 +352,12 @@ class _BaseQuantumNTK(BaseEstimator):
         self.target_mean_ = Y.mean(axis=0)
         self._targets = Y - self.target_mean_
         self.solver_ = self._resolve_solver(X.shape[0])
-        k_thresh = (
-            float(np.median(self._kernel_diag(X)))
-            if self.ntk_ is None or not hasattr(self.ntk_, "clip_threshold")
-            else self.ntk_.clip_threshold(X)
-        )
+        if self.sparsity == "threshold":  # the paper's CNN rule, from the subset
+            k_thresh = self._threshold_k_thresh
+        elif self.ntk_ is None or not hasattr(self.ntk_, "clip_threshold"):
+            k_thresh = float(np.median(self._kernel_diag(X)))
+        else:
+            k_thresh = self.ntk_.clip_threshold(X)
         self.solver_.fit(K_tilde, self._targets, k_thresh=k_thresh)
         self.kernel_ = K_tilde
         self.dual_coef_ = self.solver_.dual_coef_
@@ -385,10 +424,11 @@ default="fc"
         The network whose infinite-width NTK is used. "fc": fully connected,
         ``depth x [Dense, activation] -> Dense(1)`` (:class:`~qntk_sklearn.kernels.\
 FullyConnectedNTK`, closed form). "myrtle": the paper's Myrtle CNN on square
-        single-channel images given as flattened rows (needs the ``neural-tangents``
-        extra). A kernel object (any scikit-learn kernel, e.g. a configured
-        ``FullyConnectedNTK`` or ``MyrtleNTK``) is used as given. Another callable is
-        taken as a neural-tangents stax ``kernel_fn``. "precomputed": ``X`` is the
+        single-channel images given as flattened rows
+        (:class:`~qntk_sklearn.kernels.MyrtleNTK`, computed natively). A kernel
+        object (any scikit-learn kernel, e.g. a configured ``FullyConnectedNTK`` or
+        ``MyrtleNTK``) is used as given. Another callable is taken as a
+        neural-tangents stax ``kernel_fn``. "precomputed": ``X`` is the
         kernel itself, ``(n_train, n_train)`` at fit and ``(n_queries, n_train)`` at
         predict.
     activation : {"erf", "relu"}, default="erf"
@@ -409,14 +449,25 @@ FullyConnectedNTK`, closed form). "myrtle": the paper's Myrtle CNN on square
         How the training kernel is sparsified before solving. "random": the paper's
         random within-class pattern with about ``sparsity_factor * ln n`` off-diagonal
         nonzeros per row and the full diagonal. "threshold": the paper's CNN variant
-        (the random pattern, then in-class entries below a per-class percentile of a
-        16-point subset's kernel dropped, then ``K + f diag(K)`` with
-        ``f = 0.76 (ln n)^0.9``). "diagonal": only the diagonal. "none": the exact
-        dense kernel. Sparse options never form an n x n dense array.
+        as the authors' code does it: the random pattern, then in-class entries kept
+        only where ``K > t_c``, with ``t_c`` the ``threshold_percentile``-th
+        percentile of ``|K o M_c|`` over the whole kernel of a class-balanced
+        16-example training subset (``M_c``: the class-c off-diagonal block mask),
+        then ``K + f diag(K)`` with ``f = 0.76 (ln n)^0.9``; ``k_thresh_`` is the
+        subset's largest off-diagonal ``|K|`` (see
+        :func:`~qntk_sklearn.sparsify.paper_thresholds`). "diagonal": only the
+        diagonal. "none": the exact dense kernel. Sparse options never form an
+        n x n dense array.
     sparsity_factor : float, default=1.0
         Off-diagonal nonzeros per row in units of ``ln n``.
-    threshold_percentile : float, default=50.0
-        Percentile used by ``sparsity="threshold"`` (the paper does not state it).
+    threshold_percentile : float, default=90.0
+        Percentile used by ``sparsity="threshold"`` (the authors' code: 90).
+    thresholds : tuple or None, default=None
+        For ``sparsity="threshold"``: ``({class: t_c}, k_thresh)`` fixed in advance,
+        as the paper's experiment does (computed once on its first 16-example training
+        set with :func:`~qntk_sklearn.sparsify.paper_thresholds` and reused for every
+        n). None computes them at fit from a class-balanced 16-example subset of the
+        training set, drawn with ``random_state``.
     solver : {"auto", "exact", "iterative", "qsvt", "pennylane"} or solver object, \
 default="auto"
         Linear-system solver. "exact": Cholesky / sparse LU. "iterative": CG, or

@@ -62,7 +62,8 @@ def build_parser():
         "--jobs",
         type=int,
         default=1,
-        help="worker processes for independent trials (default 1)",
+        help="worker processes for independent trials; threads of the CNN kernel "
+        "(default 1)",
     )
     parser.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
     parser.add_argument(
@@ -85,6 +86,16 @@ def build_parser():
     )
     parser.add_argument(
         "--cnn-sizes", type=_sizes, default=None, help="override the CNN training sizes"
+    )
+    parser.add_argument(
+        "--cnn-image-size",
+        type=int,
+        default=None,
+        help="side of the CNN's images (default 16; 28 keeps MNIST's size; files "
+        "and record are named cnn<side> unless 16)",
+    )
+    parser.add_argument(
+        "--cnn-n-test", type=int, default=None, help="override the CNN's test points"
     )
     parser.add_argument(
         "--exact-max",
@@ -153,6 +164,14 @@ def main(argv=None):
         overrides["baseline_sizes"] = args.baseline_sizes
     if args.cnn_sizes is not None:
         overrides["cnn_sizes"] = args.cnn_sizes
+    if args.cnn_image_size is not None:
+        if args.cnn_image_size < 16:
+            parser.error(
+                f"--cnn-image-size must be at least 16; got {args.cnn_image_size}"
+            )
+        overrides["cnn_image_size"] = args.cnn_image_size
+    if args.cnn_n_test is not None:
+        overrides["cnn_n_test"] = args.cnn_n_test
     if args.append:
         overrides["append"] = True
     if args.first_trial:

@@ -1,14 +1,19 @@
 """Myrtle CNN NTK on MNIST 0 vs 1 with the paper's threshold sparsification.
 
-Needs the neural-tangents extra. The Myrtle kernel costs ``depth * (H W)^2`` per entry,
-so each trial computes the kernel once (training Gram matrix of the largest training
-set, and test-by-train) and fits every method and every nested training size on it
-through ``architecture="precomputed"``.
+The Myrtle kernel (:class:`~qntk_sklearn.kernels.MyrtleNTK`, native) costs about
+``depth/3 * (H W)^2`` covariance updates per entry, so each trial computes the kernel
+once (training Gram matrix of the largest training set, and test-by-train) and fits
+every method and every nested training size on it through
+``architecture="precomputed"``.
+
+As in the authors' code, the threshold sparsification's per-class thresholds and the
+clipping scale ``k_thresh`` are computed once, on the first trial's n = 16 training
+set (:func:`~qntk_sklearn.sparsify.paper_thresholds`), and reused for every n and
+trial.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import time
 
 import numpy as np
@@ -16,21 +21,15 @@ from sklearn.utils import check_random_state
 
 from ..datasets import load_binary_mnist
 from ..estimators import QuantumNTKClassifier
+from ..sparsify import paper_thresholds
 from ._common import log
 from ._fc import evaluate, qsvt_solver, trial_seed
 
 #: The paper's digits for the CNN.
 CNN_DIGITS = (0, 1)
 
-
-def neural_tangents_missing():
-    """A sentence saying why the CNN part cannot run, or None when it can."""
-    if importlib.util.find_spec("neural_tangents") is None:
-        return (
-            "CNN experiment skipped: neural-tangents is not installed (pip install "
-            "'qntk-sklearn[neural-tangents]', which needs jax < 0.6)."
-        )
-    return None
+#: Size of the training set the thresholds are computed on (the paper's first n).
+THRESHOLD_N = 16
 
 
 def nested_subsets(y, sizes, random_state):
@@ -54,42 +53,72 @@ def nested_subsets(y, sizes, random_state):
 
 
 def gram_matrices(kernel, X, X_test):
-    """Training Gram matrix (upper triangle evaluated once) and test-by-train kernel."""
-    n = X.shape[0]
-    rows, cols = np.triu_indices(n, k=1)
-    K = np.zeros((n, n))
-    K[rows, cols] = kernel.pairs(X, rows=rows, cols=cols)
-    K = K + K.T
-    K[np.arange(n), np.arange(n)] = kernel.diag(X)
-    t_rows, t_cols = np.meshgrid(
-        np.arange(X_test.shape[0]), np.arange(n), indexing="ij"
-    )
-    K_test = kernel.pairs(X_test, X, rows=t_rows.ravel(), cols=t_cols.ravel())
-    return K, K_test.reshape(X_test.shape[0], n)
+    """Training Gram matrix (upper triangle evaluated once) and test-by-train kernel,
+    with the wall time of each."""
+    start = time.perf_counter()
+    K = kernel.block(X, X)
+    train_time = time.perf_counter() - start
+    start = time.perf_counter()
+    K_test = kernel.block(X_test, X)
+    return K, K_test, train_time, time.perf_counter() - start
 
 
-def cnn_trial(data, trial, cfg):
-    """One trial: kernel of the largest training set, then every size and method."""
+def cnn_kernel(cfg):
     from ..kernels import MyrtleNTK
 
-    sizes = tuple(sorted(cfg.cnn_sizes))
-    n_max = sizes[-1]
-    seed = trial_seed(cfg.seed, n_max, trial)
     side = cfg.cnn_image_size
+    return MyrtleNTK(
+        depth=cfg.cnn_depth, image_shape=(side, side, 1), n_jobs=max(1, cfg.jobs)
+    )
+
+
+def _trial_data(data, trial, cfg):
+    sizes = tuple(sorted(cfg.cnn_sizes))
+    seed = trial_seed(cfg.seed, sizes[-1], trial)
     X, y, X_test, y_test = load_binary_mnist(
         CNN_DIGITS,
-        n_max,
+        sizes[-1],
         cfg.cnn_n_test,
         data=data,
         random_state=seed,
-        image_size=side,
+        image_size=cfg.cnn_image_size,
     )
-    kernel = MyrtleNTK(depth=cfg.cnn_depth, image_shape=(side, side, 1))
-    start = time.perf_counter()
-    K, K_test = gram_matrices(kernel, X, X_test)
-    kernel_time = time.perf_counter() - start
+    return seed, X, y, X_test, y_test
+
+
+def threshold_rule(data, cfg):
+    """The paper's thresholds and ``k_thresh``, from trial 0's n = 16 training set.
+
+    Returns ``((thresholds, k_thresh), info)``; ``info`` records where they come from.
+    """
+    seed, X, y, _, _ = _trial_data(data, 0, cfg)
+    n = min(THRESHOLD_N, max(cfg.cnn_sizes))
+    idx = nested_subsets(y, (n,), seed)[n]
+    K = cnn_kernel(cfg).block(X[idx], X[idx])
+    thresholds, k_thresh = paper_thresholds(K, y[idx], 90.0)
+    info = {
+        "subset": f"trial 0, n = {n} training set",
+        "percentile": 90.0,
+        "thresholds": {str(k): v for k, v in thresholds.items()},
+        "k_thresh": k_thresh,
+    }
+    log(f"cnn thresholds {info['thresholds']}, k_thresh {k_thresh:.6g}")
+    return (thresholds, k_thresh), info
+
+
+def cnn_trial(data, trial, cfg, rule):
+    """One trial: kernel of the largest training set, then every size and method."""
+    sizes = tuple(sorted(cfg.cnn_sizes))
+    n_max = sizes[-1]
+    seed, X, y, X_test, y_test = _trial_data(data, trial, cfg)
+    K, K_test, train_time, test_time = gram_matrices(cnn_kernel(cfg), X, X_test)
+    kernel_time = train_time + test_time
     entries = n_max * (n_max + 1) // 2 + X_test.shape[0] * n_max
-    log(f"cnn trial={trial}: {entries} kernel entries in {kernel_time:.0f} s")
+    log(
+        f"cnn trial={trial}: {entries} kernel entries in {kernel_time:.0f} s "
+        f"({1e3 * kernel_time / entries:.2f} ms per entry)"
+    )
+    k_thresh = rule[1]
     runs = []
     for n, idx in nested_subsets(y, sizes, seed).items():
         K_n, K_star, y_n = K[np.ix_(idx, idx)], K_test[:, idx], y[idx]
@@ -98,20 +127,19 @@ def cnn_trial(data, trial, cfg):
             "n": n,
             "trial": trial,
             "depth": cfg.cnn_depth,
-            "image_size": side,
+            "image_size": cfg.cnn_image_size,
             "kernel_time_trial": kernel_time,
+            "kernel_train_time_trial": train_time,
+            "kernel_test_time_trial": test_time,
             "kernel_entries_trial": entries,
         }
+        threshold = dict(sparsity="threshold", thresholds=rule)
         specs = [
             ("exact", dict(sparsity="none", solver="exact"), False),
             ("diagonal", dict(sparsity="diagonal"), True),
         ]
         specs += [
-            (
-                f"threshold#{p}",
-                dict(sparsity="threshold", random_state=seed * 10 + p),
-                True,
-            )
+            (f"threshold#{p}", dict(threshold, random_state=seed * 10 + p), True)
             for p in range(cfg.patterns)
         ]
         solver = qsvt_solver(cfg.shots, seed)
@@ -119,7 +147,7 @@ def cnn_trial(data, trial, cfg):
             specs.append(
                 (
                     f"qsvt_{cfg.shots}shots",
-                    dict(sparsity="threshold", solver=solver, random_state=seed * 10),
+                    dict(threshold, solver=solver, random_state=seed * 10),
                     True,
                 )
             )
@@ -137,6 +165,7 @@ def cnn_trial(data, trial, cfg):
                 K_star=K_star,
                 measure=measure,
                 cost=method != "exact",
+                k_thresh=k_thresh,
             )
             for r in rows:
                 r["depth"] = cfg.cnn_depth

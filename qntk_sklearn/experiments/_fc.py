@@ -79,9 +79,23 @@ def classical_cost(est, y):
 
 
 def evaluate(
-    est, X, y, X_test, y_test, *, base, method, K_star=None, measure=True, cost=True
+    est,
+    X,
+    y,
+    X_test,
+    y_test,
+    *,
+    base,
+    method,
+    K_star=None,
+    measure=True,
+    cost=True,
+    k_thresh=None,
 ):
     """Fit ``est``, score it with both decision rules and collect its diagnostics.
+
+    ``k_thresh`` (default: the estimator's ``k_thresh_``) is the clipping scale of the
+    measurement counts.
 
     Returns two run rows (the estimator's sign rule and the paper's median rule) and
     the test kernel (computed here from ``est.ntk_`` when ``K_star`` is None, so a
@@ -108,7 +122,8 @@ def evaluate(
                     if est.ntk_ is None
                     else np.asarray(est.ntk_(X_test, X), dtype=np.float64)
                 )
-            counts = measurement_counts(K_star, est.dual_coef_[:, 0], est.k_thresh_)
+            scale = est.k_thresh_ if k_thresh is None else k_thresh
+            counts = measurement_counts(K_star, est.dual_coef_[:, 0], scale)
             row.update({key: float(np.median(v)) for key, v in counts.items()})
         if cost:
             row.update(classical_cost(est, y))

@@ -11,7 +11,7 @@ import time
 from ..datasets import load_mnist
 from . import _plots
 from ._baselines import baseline_trial
-from ._cnn import CNN_DIGITS, cnn_trial, neural_tangents_missing
+from ._cnn import CNN_DIGITS, cnn_trial, threshold_rule
 from ._common import (
     EXPERIMENTS,
     MODES,
@@ -119,43 +119,71 @@ def run_depth(cfg, data, out):
     return {"csv": ["depth.csv", "depth_runs.csv"], "figures": _names(figures)}
 
 
-def run_cnn(cfg, data, out):
-    """Myrtle CNN, MNIST 0 vs 1, threshold sparsification (needs neural-tangents)."""
-    reason = neural_tangents_missing()
-    if reason is None:
-        try:
-            from ..kernels import MyrtleNTK
+def cnn_name(cfg):
+    """Files and record key of a CNN run: "cnn" (16 x 16 images) or "cnn<side>"."""
+    return "cnn" if cfg.cnn_image_size == 16 else f"cnn{cfg.cnn_image_size}"
 
-            MyrtleNTK(depth=3, image_shape=(16, 16, 1))._kernel_fn()
-        except ImportError as exc:  # installed but unusable (e.g. jax too new)
-            reason = f"CNN experiment skipped: neural-tangents does not import ({exc})."
-    if reason is not None:
-        log(reason)
-        with open(os.path.join(out, "cnn_SKIPPED.txt"), "w") as fh:
-            fh.write(reason + "\n")
-        return {"skipped": reason}
-    stale = os.path.join(out, "cnn_SKIPPED.txt")
-    if os.path.exists(stale):
-        os.remove(stale)
+
+def run_cnn(cfg, data, out):
+    """Myrtle CNN, MNIST 0 vs 1, the paper's threshold sparsification.
+
+    Trials run one after the other; the kernel uses ``cfg.jobs`` threads.
+    """
+    name = cnn_name(cfg)
     pairs = pair_data(data, CNN_DIGITS)
-    tasks = [(pairs, t, cfg) for t in _trials(cfg, cfg.cnn_trials)]
-    runs = _flatten(_map(cnn_trial, tasks, cfg.jobs))
+    rule, rule_info = threshold_rule(pairs, cfg)
+    runs = []
+    for t in _trials(cfg, cfg.cnn_trials):
+        runs += cnn_trial(pairs, t, cfg, rule)
+    timings = _cnn_timings(runs)
     if cfg.append:
-        runs = _with_previous(runs, out, "cnn", key="trial")
+        runs = _with_previous(runs, out, name, key="trial")
     summary = summarize(runs)
-    write_csv(os.path.join(out, "cnn_runs.csv"), runs, ["n", "method", "trial"])
-    write_csv(os.path.join(out, "cnn.csv"), summary, summary_columns())
-    figures = _plots.plot_size_experiment(
-        summary,
-        out,
-        "cnn",
-        f"Myrtle CNN NTK (depth {cfg.cnn_depth}), MNIST 0 vs 1, "
-        f"{cfg.cnn_image_size}x{cfg.cnn_image_size} images, threshold sparsification",
+    write_csv(os.path.join(out, f"{name}_runs.csv"), runs, ["n", "method", "trial"])
+    write_csv(os.path.join(out, f"{name}.csv"), summary, summary_columns())
+    figures = _plots.plot_size_experiment(summary, out, name, _cnn_title(cfg))
+    return {
+        "csv": [f"{name}.csv", f"{name}_runs.csv"],
+        "figures": _names(figures),
+        "thresholds": rule_info,
+        "timings": timings,
+    }
+
+
+def _cnn_title(cfg):
+    side = cfg.cnn_image_size
+    return (
+        f"Myrtle CNN NTK (depth {cfg.cnn_depth}), MNIST 0 vs 1, {side}x{side} images, "
+        "threshold sparsification"
     )
-    return {"csv": ["cnn.csv", "cnn_runs.csv"], "figures": _names(figures)}
+
+
+def _cnn_timings(runs):
+    """Wall time of each part: the kernel per trial, fit and predict per method."""
+    kernel = {}
+    methods = {}
+    for r in runs:
+        kernel[r["trial"]] = {
+            "entries": r["kernel_entries_trial"],
+            "train_s": round(r["kernel_train_time_trial"], 2),
+            "test_s": round(r["kernel_test_time_trial"], 2),
+        }
+        if r["decision_rule"] != "sign":
+            continue
+        m = methods.setdefault(r["method"], {"fit_s": 0.0, "predict_s": 0.0, "fits": 0})
+        m["fit_s"] += r["fit_time"]
+        m["predict_s"] += r["predict_time"]
+        m["fits"] += 1
+    for m in methods.values():
+        m["fit_s"] = round(m["fit_s"], 3)
+        m["predict_s"] = round(m["predict_s"], 3)
+    return {"kernel_per_trial": kernel, "methods_total": methods}
 
 
 RUNNERS = {"fc": run_fc, "baselines": run_baselines, "depth": run_depth, "cnn": run_cnn}
+
+#: Record key of an experiment (the CNN's depends on the image size).
+RECORD_KEYS = {"cnn": cnn_name}
 
 
 def _read_record(path):
@@ -187,10 +215,17 @@ def _names(paths):
     return [os.path.basename(p) for p in paths]
 
 
+def _cnn_names(out):
+    import re
+
+    names = [f[:-4] for f in sorted(os.listdir(out)) if re.fullmatch(r"cnn\d*\.csv", f)]
+    return names
+
+
 def replot(out):
     """Redraw every figure from the summary CSV files in ``out``."""
     drawn = []
-    for name, fn in (
+    for name, fn in [
         (
             "fc",
             lambda r: _plots.plot_size_experiment(
@@ -199,13 +234,15 @@ def replot(out):
         ),
         ("baselines", lambda r: _plots.plot_baselines(r, out)),
         ("depth", lambda r: _plots.plot_depth(r, out)),
+    ] + [
         (
-            "cnn",
-            lambda r: _plots.plot_size_experiment(
-                r, out, "cnn", "Myrtle CNN NTK, MNIST 0 vs 1, threshold sparsification"
+            name,
+            lambda r, name=name: _plots.plot_size_experiment(
+                r, out, name, "Myrtle CNN NTK, MNIST 0 vs 1, threshold sparsification"
             ),
-        ),
-    ):
+        )
+        for name in _cnn_names(out)
+    ]:
         path = os.path.join(out, f"{name}.csv")
         if os.path.exists(path):
             rows = read_csv(path)
@@ -272,7 +309,8 @@ def run_experiments(
         elapsed = time.perf_counter() - start
         log(f"experiment {name} finished in {elapsed:.0f} s")
         record = _read_record(record_path)  # re-read: another run may share `out`
-        record["experiments"][name] = {
+        key = RECORD_KEYS[name](cfg) if name in RECORD_KEYS else name
+        record["experiments"][key] = {
             "command": " ".join(argv) if argv is not None else None,
             "python": sys.executable,
             "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),

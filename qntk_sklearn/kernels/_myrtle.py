@@ -2,21 +2,18 @@
 
 Written by hand rather than taken from neural-tangents: neural-tangents, archived in
 May 2025, needs jax < 0.6 and TensorFlow, and evaluates this network at about 20 ns
-per (pair of pixel positions, layer) on a CPU (XLA turns the float64 ``arctan2`` of
-the ReLU step into scalar library calls and materialises each intermediate). The
-recursion below is neural-tangents' ``stax`` kernel of the same network, operation for
-operation (same formulas, same zero padding and pooling conventions), written as
-in-place numpy passes: numpy's vectorised float64 ``sqrt`` and ``arctan2`` are several
-times faster than XLA's on a CPU. neural-tangents stays the test oracle.
+per (pair of pixel positions, layer) on a CPU. The recursion below is neural-tangents'
+``stax`` kernel of the same network, operation for operation (same formulas, same zero
+padding and pooling conventions); its per-layer step is a compiled loop (see
+``_conv_loops``). neural-tangents stays the test oracle.
 
-Layout: the covariance of a pair of images is an array of shape
-``(batch, H, H, W, W)`` indexed ``[b, h, h', w, w']`` (position ``p = (h, w)`` of the
-first image, ``q = (h', w')`` of the second). A 3x3 'SAME' convolution maps it to the
-sum over the nine joint shifts ``(p + d, q + d)`` divided by 9 (zero outside the
-image), which is separable: three shifts along ``(h, h')``, then three along
-``(w, w')``. ReLU acts entry by entry given the two images' variances ``v1[p]``,
-``v2[q]``; 2x2 average pooling sums 2x2 windows of ``p`` and of ``q`` and divides by
-16; ``Flatten`` averages the diagonal ``p = q``.
+The covariance of a pair of images is indexed ``[h, h', w, w']`` (position
+``p = (h, w)`` of the first image, ``q = (h', w')`` of the second). A 3x3 'SAME'
+convolution maps it to the sum over the nine joint shifts ``(p + d, q + d)`` divided by
+9 (zero outside the image); ReLU acts entry by entry given the two images' variances
+``v1[p]``, ``v2[q]``; 2x2 average pooling sums 2x2 windows of ``p`` and of ``q`` and
+divides by 16 ('VALID': an odd last row or column is dropped); ``Flatten`` averages
+the diagonal ``p = q``.
 
 Each image's own recursion runs once (its variances at every layer are what the ReLU
 step of a cross covariance needs); each pair then runs only its cross covariance.
@@ -31,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from . import _conv_loops as _loops
 from ._base import NTKKernelBase, _Progress, check_kernel_input
 
 _SQRT2 = math.sqrt(2.0)
@@ -45,60 +43,36 @@ _STATS_BYTES = 2**28
 
 
 # --- the layers, acting on covariances ----------------------------------------------
-def _input_covariance(x, y):
-    """``sum_c x[p, c] y[q, c] / C`` as ``(batch, H, H, W, W)``."""
-    return np.einsum("bhwc,bgvc->bhgwv", x, y, optimize=True) / x.shape[-1]
+def _padded(lead, H, W):
+    """A zero (2, *lead, H + 2, H + 2, W + 2, W + 2) buffer: [Sigma, Theta] x 2 pi."""
+    return np.zeros((2,) + lead + (H + 2, H + 2, W + 2, W + 2))
 
 
-def _shift_sum(A, O, n, k):
-    """``O[i, j] = A[i-1, j-1] + A[i, j] + A[i+1, j+1]`` (terms outside dropped).
-
-    ``A`` and ``O`` are contiguous arrays read as (m, n, n, k). On the flat buffer the
-    diagonal neighbours are plain shifts by ``(n + 1) k``: two long passes. The first
-    and last row and column of every (n, n) plane, where a flat shift wraps onto
-    another row or plane, are then recomputed (4/n of the array).
-    """
-    a, o = A.reshape(-1), O.reshape(-1)
-    s = (n + 1) * k
-    np.add(a[s:], a[:-s], out=o[s:])
-    o[:s] = a[:s]
-    o[:-s] += a[s:]
-    tail = (k,) if k > 1 else ()  # (m, n, n) when k = 1: strided loops, not of size 1
-    A4 = A.reshape((-1, n, n) + tail)
-    O4 = O.reshape((-1, n, n) + tail)
-    np.add(A4[:, 0, :-1], A4[:, 1, 1:], out=O4[:, 0, :-1])  # first row
-    np.add(A4[:, -1, 1:], A4[:, -2, :-1], out=O4[:, -1, 1:])  # last row
-    np.add(A4[:, 1:-1, 0], A4[:, 2:, 1], out=O4[:, 1:-1, 0])  # first column
-    np.add(A4[:, 1:-1, -1], A4[:, :-2, -2], out=O4[:, 1:-1, -1])  # last column
-    O4[:, 0, -1] = A4[:, 0, -1]
-    O4[:, -1, 0] = A4[:, -1, 0]
+def _interior(G):
+    return G[..., 1:-1, 1:-1, 1:-1, 1:-1]
 
 
-def _box(G, scratch):
-    """Sum of the 9 joint shifts ``(p + d, q + d)`` of ``G`` (..., H, H, W, W), in place.
-
-    Zero padding: terms with ``p + d`` or ``q + d`` outside the image are dropped.
-    Separable: three shifts along ``(h, h')`` into ``scratch``, then three along
-    ``(w, w')`` back into ``G``.
-    """
-    H, W = G.shape[-4], G.shape[-2]
-    _shift_sum(G, scratch, H, W * W)
-    _shift_sum(scratch, G, W, 1)
+def _input_covariance(G, x, y):
+    """Write ``2 pi sum_c x[p, c] y[q, c] / C`` into slot 0 of the buffer ``G``."""
+    cov = np.einsum("bhwc,bgvc->bhgwv", x, y, optimize=True)
+    _interior(G[0])[...] = cov * (_TWO_PI / x.shape[-1])
     return G
 
 
 def _pool(G):
-    """2x2 average pooling, stride 2, 'VALID', of both positions of (..., H, H, W, W)."""
-    H, W = G.shape[-4] // 2, G.shape[-2] // 2
-    G = G[..., : 2 * H, : 2 * H, : 2 * W, : 2 * W]
+    """2x2 average pooling, stride 2, 'VALID', of both positions, into a new buffer."""
+    A = _interior(G)
+    H, W = A.shape[-4] // 2, A.shape[-2] // 2
+    A = A[..., : 2 * H, : 2 * H, : 2 * W, : 2 * W]
     for axis in (-1, -2, -3, -4):  # pairwise sums, one axis at a time
-        index = [slice(None)] * G.ndim
+        index = [slice(None)] * A.ndim
         index[axis] = slice(0, None, 2)
-        even = G[tuple(index)]
+        even = A[tuple(index)]
         index[axis] = slice(1, None, 2)
-        G = even + G[tuple(index)]
-    G /= 16.0
-    return G
+        A = even + A[tuple(index)]
+    out = _padded(G.shape[1:-4], H, W)
+    np.divide(A, 16.0, out=_interior(out))
+    return out
 
 
 def _diagonal(G):
@@ -106,69 +80,47 @@ def _diagonal(G):
     return np.diagonal(np.diagonal(G, axis1=-4, axis2=-3), axis1=-3, axis2=-2)
 
 
-
-def _relu(G, v1, v2, P, t):
-    """neural-tangents' ``Relu`` on ``G[0]`` = Sigma (and ``G[1]`` = Theta), in place.
-
-    ``sq = sqrt(max(v1[p] v2[q] - Sigma^2, 0))``, ``angle = arctan2(sq, Sigma)``
-    (pi/2 where both are 0), ``dot = (pi - angle) / (2 pi)``; the new Sigma is
-    ``(sq + (pi - angle) Sigma) / (2 pi)`` and Theta becomes ``Theta * dot``. Both are
-    left multiplied by ``2 pi`` (the caller folds it into the next layer's scale).
-    ``P`` and ``t`` are scratch arrays of the shape of ``G[0]``.
-    """
-    S = G[0]
-    np.multiply(v1[:, :, None, :, None], v2[:, None, :, None, :], out=P)
-    np.multiply(S, S, out=t)
-    np.subtract(P, t, out=P)
-    np.maximum(P, 0.0, out=P)
-    sq = np.sqrt(P, out=P)
-    angle = np.arctan2(sq, S, out=t)
-    if not (v1.all() and v2.all()):  # a zero variance: arctan2(0, 0)
-        angle[(sq == 0) & (S == 0)] = math.pi / 2
-    d = np.subtract(math.pi, angle, out=t)
-    S *= d
-    S += sq
-    for T in G[1:]:
-        T *= d
-
-
 def _stage(G, count, c, b2, variances=None):
-    """``count`` layers of ``Conv3x3 -> ReLU`` on ``G`` = 2 pi [Sigma, (Theta)].
+    """``count`` layers of ``Conv3x3 -> ReLU`` on the buffer ``G`` (see _padded).
 
-    ``G`` has shape (slots, batch, H, H, W, W), holding the covariances after a ReLU
-    (or the input) times ``2 pi``; ``c = W_std**2 / (9 * 2 pi)``. ``variances[i]`` is
-    the pair ``(v1, v2)`` of the two images' variances after convolution ``i``, each
-    (batch, H, W); None means the images are the same (an image with itself): the
-    variances are then the diagonal of the covariance, and are returned.
+    ``c = W_std**2 / (9 * 2 pi)``. ``variances[i]`` is the pair ``(v1, v2)`` of the
+    two images' variances after convolution ``i``, each (batch, H, W); None means
+    each pair is an image with itself: the variances are then the diagonal of the
+    covariance, and are returned.
 
-    Returns ``(G, seen)``: the covariances after the last ReLU (times 2 pi) and the
-    list of variances used (for ``variances=None``).
+    Returns ``(G, seen)``: the buffer after the last ReLU and the list of variances
+    used (for ``variances=None``).
     """
-    scratch = np.empty_like(G)
-    P = np.empty(G.shape[1:])
-    t = np.empty(G.shape[1:])
+    B, H, W = G.shape[1], G.shape[2] - 2, G.shape[4] - 2
+    out = np.zeros_like(G)
     seen = []
     for i in range(count):
-        _box(G, scratch)
-        S = G[0]
-        S *= c
-        if b2:
-            S += b2
-        for T in G[1:]:  # NTK: Theta_pre = W^2/9 box(Theta) + Sigma_pre
-            T *= c
-            T += S
+        x, y = G.reshape(-1), out.reshape(-1)
         if variances is None:
-            v1 = v2 = _diagonal(S).copy()
-            seen.append(v1)
+            _loops.conv(x, y, c, b2, B, H, W)
+            v = np.ascontiguousarray(_diagonal(_interior(out[0])))
+            seen.append(v)
+            _loops.relu(y, v.reshape(-1), v.reshape(-1), B, H, W)
         else:
             v1, v2 = variances[i]
-        _relu(G, v1, v2, P, t)
+            _loops.conv_relu(
+                x,
+                y,
+                np.ascontiguousarray(v1).reshape(-1),
+                np.ascontiguousarray(v2).reshape(-1),
+                c,
+                b2,
+                B,
+                H,
+                W,
+            )
+        G, out = out, G
     return G, seen
 
 
 def _flatten(G):
-    """neural-tangents' ``Flatten`` of 2 pi [Sigma, Theta]: the mean of p = q, / 2 pi."""
-    return _diagonal(G).mean(axis=(-2, -1)) / _TWO_PI
+    """neural-tangents' ``Flatten`` of the buffer: the mean over p = q, / 2 pi."""
+    return _diagonal(_interior(G)).mean(axis=(-2, -1)) / _TWO_PI
 
 
 def _head(sigma, theta, q1, q2, W2, b2):
@@ -204,17 +156,24 @@ class _Network:
         for _ in range(3):
             self.shapes.append((H, W))
             H, W = H // 2, W // 2
-        entries = [(h * w) ** 2 for h, w in self.shapes]
+        entries = [(h + 2) ** 2 * (w + 2) ** 2 for h, w in self.shapes]
         if batch_size is None:
             self.batches = [max(1, _PASS_ENTRIES // e) for e in entries]
         else:
             self.batches = [batch_size] * 3
-        self.group = min(max(self.batches), 4096)
+        #: Pairs per group (one thread's work): enough to fill the last stage's pass.
+        self.group = max(self.batches)
         #: float64 numbers of statistics kept per image (variances of every layer).
         self.stats_size = self.per_stage * sum(h * w for h, w in self.shapes) + 2
 
-    def _pools(self, stage):
+    @staticmethod
+    def _pools(stage):
         return 1 if stage < 2 else 2
+
+    def _head_of(self, G, q1, q2):
+        sigma, theta = _flatten(G)
+        ntk, nngp = _head(sigma, theta, q1, q2, self.W2, self.b2)
+        return ntk if self.ntk else nngp
 
     def self_stats(self, X):
         """Each image's variances at every layer, its flattened NNGP and its kernel.
@@ -228,38 +187,35 @@ class _Network:
         q = np.empty(n)
         k_self = np.empty(n)
         step = self.batches[0]
-        slots = 2 if self.ntk else 1
+        H, W = self.shapes[0]
         for i in range(0, n, step):
             x = X[i : i + step]
-            G = np.zeros((slots, x.shape[0]) + (self.shapes[0][0],) * 2 + (self.shapes[0][1],) * 2)
-            G[0] = _TWO_PI * _input_covariance(x, x)
+            G = _input_covariance(_padded((x.shape[0],), H, W), x, x)
             for s in range(3):
                 G, seen = _stage(G, self.per_stage, self.c, self.b2)
                 variances[s][:, i : i + step] = seen
                 for _ in range(self._pools(s)):
                     G = _pool(G)
-            flat = _flatten(G)
-            q[i : i + step] = flat[0]
-            theta = flat[1] if self.ntk else flat[0]
-            ntk, nngp = _head(flat[0], theta, flat[0], flat[0], self.W2, self.b2)
-            k_self[i : i + step] = ntk if self.ntk else nngp
+            q[i : i + step] = _flatten(G)[0]
+            k_self[i : i + step] = self._head_of(G, q[i : i + step], q[i : i + step])
         return variances, q, k_self
 
     def pairs(self, X1, X2, stats1, stats2, i1, i2):
-        """Kernel between ``X1[i1[k]]`` and ``X2[i2[k]]`` for every k (one group)."""
-        slots = 2 if self.ntk else 1
+        """Kernel between ``X1[i1[k]]`` and ``X2[i2[k]]`` for every k (one group).
+
+        Each stage runs in passes of ``batches[s]`` pairs; the pooled outputs of a
+        stage are gathered for the next one (its arrays are 16 times smaller).
+        """
         m = i1.shape[0]
         G_next = None
+        H, W = self.shapes[0]
         for s in range(3):
             step = self.batches[s]
             outputs = []
             for a in range(0, m, step):
                 j1, j2 = i1[a : a + step], i2[a : a + step]
                 if s == 0:
-                    x, y = X1[j1], X2[j2]
-                    H, W = self.shapes[0]
-                    G = np.zeros((slots, j1.shape[0], H, H, W, W))
-                    G[0] = _TWO_PI * _input_covariance(x, y)
+                    G = _input_covariance(_padded(j1.shape, H, W), X1[j1], X2[j2])
                 else:
                     G = np.ascontiguousarray(G_next[:, a : a + step])
                 variances = [
@@ -271,14 +227,15 @@ class _Network:
                     G = _pool(G)
                 outputs.append(G)
             G_next = np.concatenate(outputs, axis=1)
-        flat = _flatten(G_next)
-        theta = flat[1] if self.ntk else flat[0]
-        ntk, nngp = _head(flat[0], theta, stats1[1][i1], stats2[1][i2], self.W2, self.b2)
-        return ntk if self.ntk else nngp
+        return self._head_of(G_next, stats1[1][i1], stats2[1][i2])
 
 
 def _check_int(name, value, low, rule):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or value < low
+    ):
         raise ValueError(f"`{name}` must be {rule}; got {value!r}.")
     return int(value)
 
@@ -494,8 +451,10 @@ class MyrtleNTK(NTKKernelBase):
             u1, j1 = np.unique(i1[lo:hi], return_inverse=True)
             u2, j2 = np.unique(i2[lo:hi], return_inverse=True)
             stats1 = net.self_stats(X1[u1])
-            stats2 = stats1 if (X2 is X1 and np.array_equal(u1, u2)) else (
-                net.self_stats(X2[u2])
+            stats2 = (
+                stats1
+                if (X2 is X1 and np.array_equal(u1, u2))
+                else (net.self_stats(X2[u2]))
             )
             A1, A2 = X1[u1], X2[u2]
             groups = [
@@ -576,14 +535,16 @@ class MyrtleNTK(NTKKernelBase):
         return self._evaluate(net, X, Y, rows, cols, progress)
 
     def clip_threshold(self, X):
-        """The largest off-diagonal ``|k(x_i, x_j)|`` over ``X`` (the paper's CNN rule).
+        """The paper's CNN ``k_thresh``: the largest off-diagonal ``|k|`` of 16 inputs.
 
-        The authors' code takes ``k_thresh`` as the largest off-diagonal magnitude of
-        the kernel of a 16-example training subset: pass that subset as ``X``.
+        The authors take it over a class-balanced 16-example training subset (what
+        ``QuantumNTKClassifier(sparsity="threshold")`` does); a kernel does not know
+        the classes, so this uses 16 evenly spaced rows of ``X`` (all rows if fewer).
         """
         X = self._check(X)
-        if X.shape[0] < 2:
-            return float(np.abs(self.diag(X)).max())
-        K = self.block(X, X)
-        off = ~np.eye(X.shape[0], dtype=bool)
-        return float(np.abs(K[off]).max())
+        n = X.shape[0]
+        subset = X[np.unique(np.linspace(0, n - 1, min(n, 16)).round().astype(int))]
+        if subset.shape[0] < 2:
+            return float(np.abs(self.diag(subset)).max())
+        K = self.block(subset, subset)
+        return float(np.abs(K[~np.eye(subset.shape[0], dtype=bool)]).max())

@@ -1,4 +1,8 @@
-"""Kernels of any neural-tangents ``stax`` network, and the paper's Myrtle-like CNN.
+"""Kernels of any neural-tangents ``stax`` network (the optional extra).
+
+The paper's Myrtle CNN is computed natively by :class:`~qntk_sklearn.kernels.MyrtleNTK`;
+:func:`myrtle_layers` builds the same network as ``stax`` layers, which the oracle
+tests compare it with.
 
 neural-tangents is an optional extra (``pip install "qntk-sklearn[neural-tangents]"``):
 its last release, 0.6.5, does not import on jax >= 0.6 and imports TensorFlow, so it is
@@ -21,13 +25,9 @@ _INSTALL_HINT = (
 
 #: Covariance entries one ``kernel_fn`` call may hold (per array), 128 MiB in float64.
 _MAX_COV_ENTRIES = 2**24
-_SQRT2 = math.sqrt(2.0)
 
 #: Largest number of rows (or of pairs) per ``kernel_fn`` call, whatever the input.
 _MAX_BATCH = 2048
-
-#: Jitted kernel functions of networks defined by their parameters (MyrtleNTK).
-_SHARED_COMPILED = {}
 
 
 def _import_stax(owner):
@@ -89,12 +89,8 @@ class _StaxKernelBase(NTKKernelBase):
 
     Subclasses provide ``_kernel_fn()``, ``_cache_key()`` (hashable, validates the
     parameters) and ``_input_shape()``. The jitted functions are cached on the
-    instance, keyed on what builds them, and left out of pickles and copies; with
-    ``_share_compiled`` they are also shared between instances of equal parameters
-    (clones), since compiling a deep CNN takes seconds.
+    instance, keyed on what builds them, and left out of pickles and copies.
     """
-
-    _share_compiled = False
 
     def _input_shape(self):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -122,10 +118,6 @@ class _StaxKernelBase(NTKKernelBase):
         cache = getattr(self, "_compiled_cache", None)
         if cache is not None and cache[0] == key:
             return cache[1]
-        shared_key = (type(self).__name__, key)
-        if self._share_compiled and shared_key in _SHARED_COMPILED:
-            self._compiled_cache = (key, _SHARED_COMPILED[shared_key])
-            return self._compiled_cache[1]
         import jax
 
         kernel_fn = self._kernel_fn()
@@ -139,8 +131,6 @@ class _StaxKernelBase(NTKKernelBase):
 
         compiled = (jax.jit(tile), jax.jit(jax.vmap(one_pair)))
         self._compiled_cache = (key, compiled)
-        if self._share_compiled:
-            _SHARED_COMPILED[shared_key] = compiled
         return compiled
 
     def _check(self, X, name="X"):
@@ -308,7 +298,7 @@ class StaxKernel(_StaxKernelBase):
 
     See Also
     --------
-    MyrtleNTK : the paper's convolutional network.
+    MyrtleNTK : the paper's convolutional network (native, no extra needed).
     FullyConnectedNTK : closed-form fully-connected kernel, no extra needed.
 
     Notes
@@ -323,7 +313,7 @@ class StaxKernel(_StaxKernelBase):
 
     A ``StaxKernel`` pickles only if its ``kernel_fn`` does, and a ``stax``
     ``kernel_fn`` is a closure that :mod:`pickle` refuses: rebuild the kernel after
-    loading, or use :class:`MyrtleNTK`, which stores only its parameters and pickles.
+    loading.
     Cloning (``sklearn.base.clone``) keeps the same ``kernel_fn``.
 
     References
@@ -426,145 +416,3 @@ def myrtle_layers(stax, depth, W_std, b_std):
         stax.Erf(),
         stax.Dense(1, W_std=W_std, b_std=b_std),
     ]
-
-
-class MyrtleNTK(_StaxKernelBase):
-    """Kernel of the paper's Myrtle-like convolutional network.
-
-    ``[Conv3x3 SAME, ReLU] x depth/3, AvgPool 2x2/2, [Conv3x3, ReLU] x depth/3,
-    AvgPool, [Conv3x3, ReLU] x depth/3, AvgPool x 2, Flatten, Dense(2), Erf,
-    Dense(1)`` at infinite width, in neural-tangents' NTK parameterisation, every
-    layer with weight scale ``W_std`` and bias scale ``b_std``.
-
-    Needs the optional extra: ``pip install "qntk-sklearn[neural-tangents]"``
-    (neural-tangents 0.6.5 requires jax < 0.6). Without it, evaluating the kernel
-    raises ImportError.
-
-    Parameters
-    ----------
-    depth : int, default=96
-        Number of convolutional layers, a positive multiple of 3 (the paper uses 96).
-    image_shape : tuple of int, default=(28, 28, 1)
-        ``(height, width, channels)`` of one image; height and width at least 16 (the
-        network halves them four times with 'VALID' pooling). Inputs may be flattened,
-        ``(n_samples, height * width * channels)``, or ``(n_samples, *image_shape)``.
-    W_std : float, default=sqrt(2)
-        Weight scale of every layer.
-    b_std : float, default=0.0
-        Bias scale of every layer.
-    get : {"ntk", "nngp"}, default="ntk"
-    batch_size : int or None, default=None
-        Images of ``X`` and of ``Y`` per ``kernel_fn`` call; None chooses it from the
-        image size (see :class:`StaxKernel`).
-
-    See Also
-    --------
-    StaxKernel : any neural-tangents network.
-
-    Notes
-    -----
-    The covariance of a convolutional network with pooling keeps every pair of pixel
-    positions, ``(height * width)**2`` numbers per pair of images through each layer,
-    so the cost grows like ``depth * (height * width)**2`` per kernel entry. Measured
-    on a shared 2-core CPU (float64, depth 96): about 0.04 s per entry at 16x16
-    (0.14 s when the machine is loaded) and about 0.7 s at 28x28; compiling takes
-    5 to 90 s once per process and parameter set (shared between clones).
-
-    The network is rebuilt from the parameters when first evaluated and cached on the
-    instance, outside pickles: a ``MyrtleNTK`` pickles and clones.
-
-    References
-    ----------
-    .. [1] V. Shankar, A. Fang, W. Guo, S. Fridovich-Keil, L. Schmidt,
-       J. Ragan-Kelley, B. Recht, "Neural kernels without tangents", ICML 2020.
-    .. [2] R. Novak et al., "Neural Tangents: fast and easy infinite neural networks in
-       Python", ICLR 2020.
-    .. [3] A. Zlokapa, H. Neven, S. Lloyd, "A quantum algorithm for training wide and
-       deep classical neural networks", arXiv:2107.09200 (2021).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from qntk_sklearn.kernels import MyrtleNTK
-    >>> k = MyrtleNTK(depth=3, image_shape=(16, 16, 1))
-    >>> X = np.random.default_rng(0).normal(size=(2, 256))
-    >>> K = k(X)  # doctest: +SKIP
-    >>> K.shape, bool(np.allclose(K, K.T))  # doctest: +SKIP
-    ((2, 2), True)
-    """
-
-    def __init__(
-        self,
-        depth=96,
-        image_shape=(28, 28, 1),
-        W_std=_SQRT2,
-        b_std=0.0,
-        get="ntk",
-        batch_size=None,
-    ):
-        self.depth = depth
-        self.image_shape = image_shape
-        self.W_std = W_std
-        self.b_std = b_std
-        self.get = get
-        self.batch_size = batch_size
-
-    def _validated(self):
-        depth = self.depth
-        if (
-            isinstance(depth, bool)
-            or not isinstance(depth, numbers.Integral)
-            or depth < 3
-            or depth % 3
-        ):
-            raise ValueError(
-                f"`depth` must be a positive multiple of 3 (three stages of "
-                f"depth/3 convolutions); got {depth!r}."
-            )
-        for name, value in (("W_std", self.W_std), ("b_std", self.b_std)):
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, numbers.Real)
-                or not math.isfinite(value)
-            ):
-                raise ValueError(
-                    f"`{name}` must be a finite real number; got {value!r}."
-                )
-        if self.W_std <= 0:
-            raise ValueError(f"`W_std` must be positive; got {self.W_std!r}.")
-        if self.b_std < 0:
-            raise ValueError(f"`b_std` must be non-negative; got {self.b_std!r}.")
-        return int(depth), float(self.W_std), float(self.b_std)
-
-    def _input_shape(self):
-        shape = self.image_shape
-        try:
-            shape = tuple(shape)
-        except TypeError:
-            shape = ()
-        if (
-            len(shape) != 3
-            or any(
-                isinstance(s, bool) or not isinstance(s, numbers.Integral)
-                for s in shape
-            )
-            or min(shape[:2]) < 16
-            or shape[2] < 1
-        ):
-            raise ValueError(
-                "`image_shape` must be (height, width, channels) with height and width "
-                "at least 16 (the network halves them four times) and channels at "
-                f"least 1; got {self.image_shape!r}."
-            )
-        return tuple(int(s) for s in shape)
-
-    _share_compiled = True
-
-    def _cache_key(self):
-        return self._validated()
-
-    def _kernel_fn(self):
-        stax = _import_stax(type(self).__name__)
-        depth, W_std, b_std = self._validated()
-        _, _, kernel_fn = stax.serial(*myrtle_layers(stax, depth, W_std, b_std))
-        return kernel_fn

@@ -4,22 +4,26 @@ Patterns are built first, as (row, column) pairs; only their entries are evaluat
 """
 
 from ._patterns import (
+    balanced_subset,
     class_thresholds,
     condition_diagonal,
     diagonal_pattern,
     max_row_nonzeros,
     paper_conditioning_factor,
+    paper_thresholds,
     random_pattern,
     sparse_from_pairs,
     threshold_entries,
 )
 
 __all__ = [
+    "balanced_subset",
     "class_thresholds",
     "condition_diagonal",
     "diagonal_pattern",
     "max_row_nonzeros",
     "paper_conditioning_factor",
+    "paper_thresholds",
     "random_pattern",
     "sparse_from_pairs",
     "threshold_entries",
