@@ -354,3 +354,38 @@ def test_exact_solver_singular_duplicates_do_not_give_nan():
         clf.fit(X, y)
     assert np.all(np.isfinite(clf.decision_function(X)))
     np.testing.assert_array_equal(clf.predict(X), y)
+
+
+def test_threshold_sparsity_is_the_paper_rule():
+    from qntk_sklearn.sparsify import paper_thresholds
+
+    rng = np.random.default_rng(2)
+    A = rng.normal(size=(60, 8))
+    K = A @ A.T / 8 + 1.0
+    y = np.repeat([3, 7], 30)
+    rule = paper_thresholds(K[:16][:, :16], np.repeat([3, 7], 8))
+    clf = QuantumNTKClassifier(
+        architecture="precomputed", sparsity="threshold", thresholds=rule,
+        random_state=0,
+    ).fit(K, y)  # fmt: skip
+    assert clf.k_thresh_ == rule[1]
+    f = 0.76 * math.log(60) ** 0.9
+    Kt = clf.kernel_.tocoo()
+    off = Kt.row != Kt.col
+    r, c, v = Kt.row[off], Kt.col[off], Kt.data[off]
+    assert np.all(y[r] == y[c])  # within classes only
+    limits = np.where(y[r] == 3, rule[0][3], rule[0][7])
+    assert v.size and np.all(v > limits)  # kept where K > t_c
+    np.testing.assert_allclose(v, K[r, c])
+    np.testing.assert_allclose(clf.kernel_.diagonal(), (1 + f) * np.diag(K))
+    # Without given thresholds: the rule on a 16-example balanced subset, whose
+    # largest off-diagonal |K| is k_thresh_.
+    auto = QuantumNTKClassifier(
+        architecture="precomputed", sparsity="threshold", random_state=0
+    ).fit(K, y)
+    off_values = np.abs(K[~np.eye(60, dtype=bool)])
+    assert np.isclose(off_values, auto.k_thresh_, rtol=0, atol=0).any()
+    with pytest.raises(ValueError, match="`thresholds` must be None or a tuple"):
+        QuantumNTKClassifier(
+            architecture="precomputed", sparsity="threshold", thresholds=({}, -1.0)
+        ).fit(K, y)

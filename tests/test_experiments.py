@@ -1,7 +1,6 @@
 """The experiments' command line, on a tiny synthetic MNIST-format file (smoke mode)."""
 
 import csv
-import importlib.util
 import json
 import math
 
@@ -55,10 +54,8 @@ def _rows(path):
 @pytest.fixture(scope="module")
 def smoke_run(synthetic_mnist, tmp_path_factory):
     out = tmp_path_factory.mktemp("results")
-    experiments = ["fc", "baselines", "depth"]
-    has_nt = importlib.util.find_spec("neural_tangents") is not None
-    if not has_nt:  # the skip path is instant; the CNN itself is too slow for CI
-        experiments.append("cnn")
+    # The CNN runs natively (no neural-tangents): depth 3, n = 8 and 16, in seconds.
+    experiments = ["fc", "baselines", "depth", "cnn"]
     assert (
         main(
             [
@@ -72,12 +69,12 @@ def smoke_run(synthetic_mnist, tmp_path_factory):
         )
         == 0
     )
-    return out, has_nt
+    return out
 
 
-@pytest.mark.parametrize("name", ["fc", "baselines", "depth"])
+@pytest.mark.parametrize("name", ["fc", "baselines", "depth", "cnn"])
 def test_smoke_writes_csv_with_required_columns(smoke_run, name):
-    out, _ = smoke_run
+    out = smoke_run
     header = _header(out / f"{name}.csv")
     assert header[: len(REQUIRED)] == REQUIRED or set(REQUIRED) <= set(header)
     rows = _rows(out / f"{name}.csv")
@@ -88,7 +85,7 @@ def test_smoke_writes_csv_with_required_columns(smoke_run, name):
 
 
 def test_smoke_fc_methods_and_figures(smoke_run):
-    out, _ = smoke_run
+    out = smoke_run
     rows = _rows(out / "fc.csv")
     methods = {r["method"] for r in rows}
     assert {"exact", "sparse", "diagonal", "exact_median_rule"} <= methods
@@ -110,19 +107,35 @@ def test_smoke_fc_methods_and_figures(smoke_run):
 
 
 def test_smoke_run_record(smoke_run):
-    out, has_nt = smoke_run
+    out = smoke_run
     record = json.loads((out / "run.json").read_text())
     fc = record["experiments"]["fc"]
     assert fc["mode"] == "smoke" and "--smoke" in fc["command"]
     assert fc["environment"]["versions"]["scikit-learn"]
     assert fc["mnist"]["file"] == "mnist.npz" and len(fc["mnist"]["sha256"]) == 64
-    if not has_nt:
-        assert "neural-tangents" in record["experiments"]["cnn"]["skipped"]
-        assert "skipped" in (out / "cnn_SKIPPED.txt").read_text()
+    cnn = record["experiments"]["cnn"]
+    # The paper's rule: thresholds and k_thresh computed once, on trial 0's n = 16.
+    assert cnn["thresholds"]["subset"] == "trial 0, n = 16 training set"
+    assert cnn["thresholds"]["k_thresh"] > 0
+    timings = cnn["timings"]
+    assert timings["kernel_per_trial"]["0"]["entries"] == 16 * 17 // 2 + 8 * 16
+    assert {"exact", "diagonal", "threshold"} <= set(timings["methods_total"])
+
+
+def test_smoke_cnn_methods(smoke_run):
+    out = smoke_run
+    rows = _rows(out / "cnn.csv")
+    methods = {r["method"] for r in rows}
+    assert {"exact", "threshold", "diagonal", "threshold_median_rule"} <= methods
+    assert any(m.startswith("qsvt_") for m in methods)
+    assert {r["n"] for r in rows} == {"8", "16"}
+    threshold = [r for r in rows if r["method"] == "threshold"]
+    assert all(float(r["postselection_median"]) > 0 for r in threshold)
+    assert (out / "cnn_accuracy.png").stat().st_size > 1000
 
 
 def test_append_keeps_other_sizes(smoke_run, synthetic_mnist):
-    out, _ = smoke_run
+    out = smoke_run
     main(
         [
             "fc",

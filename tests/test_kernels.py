@@ -1,5 +1,7 @@
-"""Kernels in the core package: FullyConnectedNTK, and the neural-tangents wrappers'
-behaviour without neural-tangents (validation, ImportError naming the extra)."""
+"""Kernels in the core package: FullyConnectedNTK, and the neural-tangents wrapper's
+behaviour without neural-tangents (validation, ImportError naming the extra).
+
+MyrtleNTK (native) is tested in test_kernels_myrtle.py."""
 
 import math
 import pickle
@@ -16,7 +18,6 @@ from sklearn.svm import SVC
 
 from qntk_sklearn.kernels import (
     FullyConnectedNTK,
-    MyrtleNTK,
     StaxKernel,
     default_W_std,
 )
@@ -369,52 +370,11 @@ EXTRA = r"qntk-sklearn\[neural-tangents\]"
 
 
 @pytest.mark.skipif(_nt_importable(), reason="neural-tangents is importable")
-def test_wrappers_need_the_extra():
-    with pytest.raises(
-        ImportError, match=f"MyrtleNTK needs neural-tangents: .*{EXTRA}"
-    ):
-        MyrtleNTK(depth=3, image_shape=(16, 16, 1))(np.ones((2, 256)))
+def test_stax_kernel_needs_the_extra():
     with pytest.raises(
         ImportError, match=f"StaxKernel needs neural-tangents: .*{EXTRA}"
     ):
         StaxKernel(kernel_fn=lambda x1, x2, get: x1 @ x2.T)(np.eye(2))
-    with pytest.raises(ImportError, match=EXTRA):
-        MyrtleNTK(depth=3, image_shape=(16, 16, 1)).pairs(
-            np.ones((2, 256)), rows=[0], cols=[1]
-        )
-
-
-@pytest.mark.parametrize(
-    "params, match",
-    [
-        (dict(depth=4), r"`depth` must be a positive multiple of 3.*got 4"),
-        (dict(depth=0), r"`depth` must be a positive multiple of 3.*got 0"),
-        (dict(depth=-3), r"`depth` must be a positive multiple of 3.*got -3"),
-        (dict(depth=True), r"`depth` must be a positive multiple of 3.*got True"),
-        (dict(depth=6.0), r"`depth` must be a positive multiple of 3.*got 6.0"),
-        (dict(W_std=0), r"`W_std` must be positive; got 0"),
-        (dict(b_std=-1.0), r"`b_std` must be non-negative; got -1.0"),
-        (dict(get="foo"), r"`get` must be 'ntk' or 'nngp'; got 'foo'"),
-    ],
-)
-def test_myrtle_bad_parameters(params, match):
-    # Checked before neural-tangents is imported, so the same in every environment.
-    k = MyrtleNTK(**{"image_shape": (16, 16, 1), **params})
-    with pytest.raises(ValueError, match=match):
-        k(np.ones((2, 256)))
-
-
-@pytest.mark.parametrize("image_shape", [(8, 8, 1), (16, 16), (16, 16, 0), 256])
-def test_myrtle_bad_image_shape(image_shape):
-    with pytest.raises(ValueError, match=r"`image_shape` must be \(height, width"):
-        MyrtleNTK(depth=3, image_shape=image_shape)(np.ones((2, 64)))
-
-
-def test_myrtle_input_shape_mismatch():
-    with pytest.raises(ValueError, match=r"`X` must have shape \(n_samples, 256\)"):
-        MyrtleNTK(depth=3, image_shape=(16, 16, 1))(np.ones((2, 255)))
-    with pytest.raises(ValueError, match="`batch_size` must be a positive int"):
-        MyrtleNTK(depth=3, image_shape=(16, 16, 1), batch_size=0)(np.ones((2, 256)))
 
 
 def test_stax_kernel_bad_parameters():
@@ -424,19 +384,7 @@ def test_stax_kernel_bad_parameters():
         StaxKernel(kernel_fn=None, input_shape=(2, 0))(np.eye(2))
 
 
-def test_wrappers_clone_and_pickle_without_evaluating():
-    k = MyrtleNTK(depth=6, image_shape=(16, 16, 1), b_std=0.1, get="nngp")
-    assert clone(k) == k
-    assert pickle.loads(pickle.dumps(k)) == k
-    assert set(k.get_params()) == {
-        "depth",
-        "image_shape",
-        "W_std",
-        "b_std",
-        "get",
-        "batch_size",
-    }
-    assert k.get_params()["W_std"] == pytest.approx(math.sqrt(2))
+def test_stax_kernel_params_without_evaluating():
     assert set(StaxKernel(kernel_fn=None).get_params()) == {
         "kernel_fn",
         "get",

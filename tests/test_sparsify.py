@@ -9,11 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qntk_sklearn.sparsify import (
+    balanced_subset,
     class_thresholds,
     condition_diagonal,
     diagonal_pattern,
     max_row_nonzeros,
     paper_conditioning_factor,
+    paper_thresholds,
     random_pattern,
     sparse_from_pairs,
     threshold_entries,
@@ -129,3 +131,49 @@ def test_condition_diagonal_changes_only_the_diagonal():
     np.testing.assert_array_equal(out[off], K.toarray()[off])
     with pytest.raises(ValueError, match="`factor` must be a non-negative"):
         condition_diagonal(K, -1.0)
+
+
+def _notebook_thresholds(K, labels, q=90):
+    """The authors' notebook, transcribed: per class the q-th percentile of |K * M|
+    over the whole matrix, M the class's off-diagonal block; k_thresh the largest
+    off-diagonal |K|."""
+    out = {}
+    for c in np.unique(labels):
+        M = np.outer(labels == c, labels == c).astype(float)
+        np.fill_diagonal(M, 0.0)
+        out[c.item()] = np.percentile(np.abs(K * M), q)
+    k_thresh = np.max(np.abs(K - np.diag(np.diag(K))))
+    return out, k_thresh
+
+
+def test_paper_thresholds_equal_the_notebook_formula():
+    rng = np.random.default_rng(4)
+    A = rng.normal(size=(16, 5))
+    K = A @ A.T + 0.3  # a fixed 16 x 16 kernel with entries of both signs
+    labels = np.repeat([-1, 1], 8)
+    rng.shuffle(labels)
+    thresholds, k_thresh = paper_thresholds(K, labels)
+    expected, expected_k = _notebook_thresholds(K, labels)
+    assert thresholds == pytest.approx(expected, rel=1e-15)
+    assert k_thresh == pytest.approx(expected_k, rel=1e-15)
+    # About the 54th percentile of the in-class values (zeros outside the block).
+    for c, t in thresholds.items():
+        block = K[np.ix_(labels == c, labels == c)][~np.eye(8, dtype=bool)]
+        assert 0.3 < np.mean(np.abs(block) <= t) < 0.8
+
+
+def test_paper_rule_keeps_entries_strictly_above_the_threshold():
+    groups = np.array([0, 0, 0])
+    rows, cols = np.array([1, 2, 2, 0]), np.array([0, 0, 1, 0])
+    values = np.array([0.5, 0.7, -0.9, 0.1])
+    r, c, v = threshold_entries(rows, cols, values, groups, {0: 0.5}, strict=True)
+    # 0.5 == t is dropped (K > t), -0.9 is dropped (signed K), the diagonal stays.
+    assert list(zip(r.tolist(), c.tolist(), strict=True)) == [(2, 0), (0, 0)]
+
+
+def test_balanced_subset_and_bad_percentile():
+    groups = np.repeat([0, 1], [30, 5])
+    idx = balanced_subset(groups, 16, random_state=0)
+    assert np.bincount(groups[idx]).tolist() == [8, 5]
+    with pytest.raises(ValueError, match=r"`percentile` must be in \[0, 100\]"):
+        paper_thresholds(np.eye(2), np.zeros(2), percentile=-1)
