@@ -34,8 +34,8 @@ from ._base import NTKKernelBase, _Progress, check_kernel_input
 _SQRT2 = math.sqrt(2.0)
 _TWO_PI = 2.0 * math.pi
 
-#: Covariance entries (per array) that one vectorised pass handles: about 512 KiB,
-#: so that the dozen arrays of a layer stay in the processor's caches.
+#: Covariance entries per buffer of one pass (a batch of pairs): at least one pair,
+#: batched up to about 512 KiB for the small arrays of the pooled stages.
 _PASS_ENTRIES = 2**16
 
 #: Bytes of per-image statistics (variances at every layer) held at once.
@@ -450,14 +450,15 @@ class MyrtleNTK(NTKKernelBase):
         bounds.append(i1.shape[0])
         threads = self._threads()
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-            u1, j1 = np.unique(i1[lo:hi], return_inverse=True)
-            u2, j2 = np.unique(i2[lo:hi], return_inverse=True)
-            stats1 = net.self_stats(X1[u1])
-            stats2 = (
-                stats1
-                if (X2 is X1 and np.array_equal(u1, u2))
-                else (net.self_stats(X2[u2]))
-            )
+            if X2 is X1:  # one set of images: each image's recursion runs once
+                u1 = u2 = np.unique(np.concatenate([i1[lo:hi], i2[lo:hi]]))
+                j1 = np.searchsorted(u1, i1[lo:hi])
+                j2 = np.searchsorted(u1, i2[lo:hi])
+                stats1 = stats2 = net.self_stats(X1[u1])
+            else:
+                u1, j1 = np.unique(i1[lo:hi], return_inverse=True)
+                u2, j2 = np.unique(i2[lo:hi], return_inverse=True)
+                stats1, stats2 = net.self_stats(X1[u1]), net.self_stats(X2[u2])
             A1, A2 = X1[u1], X2[u2]
             groups = [
                 (a, min(a + net.group, hi - lo)) for a in range(0, hi - lo, net.group)
