@@ -89,9 +89,15 @@ def conv_relu(X, Y, v1, v2, c, b2, B, H, W):
     """One ``Conv3x3 -> ReLU`` of a pair covariance: ``Y`` from ``X``.
 
     ``X``, ``Y``: flat (2, B, H+2, H+2, W+2, W+2) buffers (see the module notes);
-    ``v1``, ``v2``: flat (B, H, W) variances of the two images after this
-    convolution. ``Sigma_pre = c box(X0) + b2``, ``Theta_pre = c box(X1) +
-    Sigma_pre``, then the ReLU, with ``c = W_std**2 / (9 * 2 pi)``.
+    ``v1``, ``v2``: flat (B, H, W+2, W+2) variances of the two images after this
+    convolution, laid out as the planes: ``v1[b, h, w, w'] = var1[b, h, w]`` and
+    ``v2[b, h', w, w'] = var2[b, h', w']`` inside, 0 on the border. ``Sigma_pre =
+    c box(X0) + b2``, ``Theta_pre = c box(X1) + Sigma_pre``, then the ReLU, with
+    ``c = W_std**2 / (9 * 2 pi)``.
+
+    Each plane ``(h, h')`` is one flat loop from its entry (1, 1) to (W, W), border
+    columns included (a long loop vectorises fully, where rows of W would leave a
+    scalar remainder), and the border columns are reset to zero afterwards.
     """
     Hp, Wp = H + 2, W + 2
     plane = Wp * Wp
@@ -99,39 +105,45 @@ def conv_relu(X, Y, v1, v2, c, b2, B, H, W):
     dh = (Hp + 1) * plane  # the joint shift (h + 1, h' + 1)
     dw = Wp + 1  # the joint shift (w + 1, w' + 1)
     ntk = np.uint64(B * block)
+    length = (W - 1) * Wp + W
     for b in range(B):
         for h in range(1, H + 1):
+            e1 = np.uint64((b * H + h - 1) * plane + Wp + 1)
             for g in range(1, H + 1):
-                for w in range(1, W + 1):
-                    a1 = v1[(b * H + h - 1) * W + w - 1]
-                    vrow = np.uint64((b * H + g - 1) * W)
-                    i = b * block + (h * Hp + g) * plane + w * Wp + 1
-                    k0 = np.uint64(i - dh - dw)
-                    k1 = np.uint64(i - dh)
-                    k2 = np.uint64(i - dh + dw)
-                    k3 = np.uint64(i - dw)
-                    k4 = np.uint64(i)
-                    k5 = np.uint64(i + dw)
-                    k6 = np.uint64(i + dh - dw)
-                    k7 = np.uint64(i + dh)
-                    k8 = np.uint64(i + dh + dw)
-                    for uu in range(W):
-                        u = np.uint64(uu)
-                        s = (
-                            X[k0 + u] + X[k1 + u] + X[k2 + u]
-                            + X[k3 + u] + X[k4 + u] + X[k5 + u]
-                            + X[k6 + u] + X[k7 + u] + X[k8 + u]
-                        )  # fmt: skip
-                        S = c * s + b2
-                        out, d = _relu_entry(S, a1 * v2[vrow + u])
-                        Y[k4 + u] = out
-                        n = ntk + u
-                        t = (
-                            X[k0 + n] + X[k1 + n] + X[k2 + n]
-                            + X[k3 + n] + X[k4 + n] + X[k5 + n]
-                            + X[k6 + n] + X[k7 + n] + X[k8 + n]
-                        )  # fmt: skip
-                        Y[k4 + n] = (c * t + S) * d
+                e2 = np.uint64((b * H + g - 1) * plane + Wp + 1)
+                i = b * block + (h * Hp + g) * plane + Wp + 1
+                k0 = np.uint64(i - dh - dw)
+                k1 = np.uint64(i - dh)
+                k2 = np.uint64(i - dh + dw)
+                k3 = np.uint64(i - dw)
+                k4 = np.uint64(i)
+                k5 = np.uint64(i + dw)
+                k6 = np.uint64(i + dh - dw)
+                k7 = np.uint64(i + dh)
+                k8 = np.uint64(i + dh + dw)
+                for ff in range(length):
+                    f = np.uint64(ff)
+                    s = (
+                        X[k0 + f] + X[k1 + f] + X[k2 + f]
+                        + X[k3 + f] + X[k4 + f] + X[k5 + f]
+                        + X[k6 + f] + X[k7 + f] + X[k8 + f]
+                    )  # fmt: skip
+                    S = c * s + b2
+                    out, d = _relu_entry(S, v1[e1 + f] * v2[e2 + f])
+                    Y[k4 + f] = out
+                    n = ntk + f
+                    t = (
+                        X[k0 + n] + X[k1 + n] + X[k2 + n]
+                        + X[k3 + n] + X[k4 + n] + X[k5 + n]
+                        + X[k6 + n] + X[k7 + n] + X[k8 + n]
+                    )  # fmt: skip
+                    Y[k4 + n] = (c * t + S) * d
+                for w in range(1, W):  # the border columns inside the loop's range
+                    j = np.uint64(i + w * Wp - 1)
+                    Y[j] = 0.0
+                    Y[j - 1] = 0.0
+                    Y[j + ntk] = 0.0
+                    Y[j + ntk - 1] = 0.0
 
 
 @njit(**_OPTIONS)

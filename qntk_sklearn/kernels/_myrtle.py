@@ -103,17 +103,12 @@ def _stage(G, count, c, b2, variances=None):
             _loops.relu(y, v.reshape(-1), v.reshape(-1), B, H, W)
         else:
             v1, v2 = variances[i]
-            _loops.conv_relu(
-                x,
-                y,
-                np.ascontiguousarray(v1).reshape(-1),
-                np.ascontiguousarray(v2).reshape(-1),
-                c,
-                b2,
-                B,
-                H,
-                W,
-            )
+            # The variances laid out as the (w, w') planes: v1 along w, v2 along w'.
+            V1 = np.zeros((B, H, W + 2, W + 2))
+            V2 = np.zeros((B, H, W + 2, W + 2))
+            V1[:, :, 1:-1, 1:-1] = v1[:, :, :, None]
+            V2[:, :, 1:-1, 1:-1] = v2[:, :, None, :]
+            _loops.conv_relu(x, y, V1.reshape(-1), V2.reshape(-1), c, b2, B, H, W)
         G, out = out, G
     return G, seen
 
