@@ -202,3 +202,16 @@ def test_summarize_standard_error_over_trials():
     assert row["kappa_mean"] == pytest.approx(3.0)  # inf kept out of the mean
     assert row["n_trials"] == 2 and row["n_runs"] == 3
     assert math.isnan(row["postselection_median"])
+
+
+def test_cnn_pool_restricts_a_fuller_run(smoke_run, synthetic_mnist, tmp_path):
+    # --cnn-pool 16 with --cnn-sizes 8 draws the same images, subsets and thresholds
+    # as the smoke run (sizes 8, 16): its rows are that run's n = 8 rows.
+    main(
+        ["cnn", "--smoke", "--cnn-sizes", "8", "--cnn-pool", "16"]
+        + ["--out", str(tmp_path), "--mnist", str(synthetic_mnist)]
+    )
+    full = [r for r in _rows(smoke_run / "cnn_runs.csv") if r["n"] == "8"]
+    part = _rows(tmp_path / "cnn_runs.csv")
+    keys = ["method", "accuracy", "kappa", "postselection", "readout"]
+    assert [[r[k] for k in keys] for r in part] == [[r[k] for k in keys] for r in full]

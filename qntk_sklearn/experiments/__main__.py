@@ -98,6 +98,14 @@ def build_parser():
         "--cnn-n-test", type=int, default=None, help="override the CNN's test points"
     )
     parser.add_argument(
+        "--cnn-pool",
+        type=int,
+        default=None,
+        help="training images drawn per CNN trial (default: the largest size); with "
+        "the largest size of a fuller run, the trials are that run's, restricted to "
+        "--cnn-sizes",
+    )
+    parser.add_argument(
         "--exact-max",
         type=int,
         default=None,
@@ -172,6 +180,8 @@ def main(argv=None):
         overrides["cnn_image_size"] = args.cnn_image_size
     if args.cnn_n_test is not None:
         overrides["cnn_n_test"] = args.cnn_n_test
+    if args.cnn_pool is not None:
+        overrides["cnn_pool"] = args.cnn_pool
     if args.append:
         overrides["append"] = True
     if args.first_trial:

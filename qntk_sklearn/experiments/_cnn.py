@@ -72,12 +72,22 @@ def cnn_kernel(cfg):
     )
 
 
+def pool_size(cfg):
+    """Training images drawn per trial: ``cfg.cnn_pool``, or the largest n.
+
+    A run to a smaller n with the pool of a larger one draws the same images and
+    nested subsets as the larger run (its trials restricted to the smaller n), and the
+    kernel is computed only on the images those subsets use.
+    """
+    return max(cfg.cnn_pool or 0, max(cfg.cnn_sizes))
+
+
 def _trial_data(data, trial, cfg):
-    sizes = tuple(sorted(cfg.cnn_sizes))
-    seed = trial_seed(cfg.seed, sizes[-1], trial)
+    n_pool = pool_size(cfg)
+    seed = trial_seed(cfg.seed, n_pool, trial)
     X, y, X_test, y_test = load_binary_mnist(
         CNN_DIGITS,
-        sizes[-1],
+        n_pool,
         cfg.cnn_n_test,
         data=data,
         random_state=seed,
@@ -92,7 +102,7 @@ def threshold_rule(data, cfg):
     Returns ``((thresholds, k_thresh), info)``; ``info`` records where they come from.
     """
     seed, X, y, _, _ = _trial_data(data, 0, cfg)
-    n = min(THRESHOLD_N, max(cfg.cnn_sizes))
+    n = min(THRESHOLD_N, pool_size(cfg))
     idx = nested_subsets(y, (n,), seed)[n]
     K = cnn_kernel(cfg).block(X[idx], X[idx])
     thresholds, k_thresh = paper_thresholds(K, y[idx], 90.0)
@@ -111,6 +121,10 @@ def cnn_trial(data, trial, cfg, rule):
     sizes = tuple(sorted(cfg.cnn_sizes))
     n_max = sizes[-1]
     seed, X, y, X_test, y_test = _trial_data(data, trial, cfg)
+    subsets = nested_subsets(y, sizes, seed)
+    used = subsets[n_max]  # sorted; every smaller subset is inside it
+    X, y = X[used], y[used]
+    subsets = {n: np.searchsorted(used, idx) for n, idx in subsets.items()}
     K, K_test, train_time, test_time = gram_matrices(cnn_kernel(cfg), X, X_test)
     kernel_time = train_time + test_time
     entries = n_max * (n_max + 1) // 2 + X_test.shape[0] * n_max
@@ -120,7 +134,7 @@ def cnn_trial(data, trial, cfg, rule):
     )
     k_thresh = rule[1]
     runs = []
-    for n, idx in nested_subsets(y, sizes, seed).items():
+    for n, idx in subsets.items():
         K_n, K_star, y_n = K[np.ix_(idx, idx)], K_test[:, idx], y[idx]
         base = {
             "experiment": "cnn",

@@ -72,6 +72,7 @@ class Config:
     cnn_image_size: int
     cnn_trials: int
     cnn_n_test: int
+    cnn_pool: int = 0
     seed: int = 0
     jobs: int = 1
     append: bool = False
