@@ -28,7 +28,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from . import _conv_loops as _loops
 from ._base import NTKKernelBase, _Progress, check_kernel_input
 
 _SQRT2 = math.sqrt(2.0)
@@ -43,6 +42,13 @@ _STATS_BYTES = 2**28
 
 
 # --- the layers, acting on covariances ----------------------------------------------
+def _compiled_loops():
+    """The numba loops, imported on first use (numba adds ~0.3 s to an import)."""
+    from . import _conv_loops
+
+    return _conv_loops
+
+
 def _padded(lead, H, W):
     """A zero (2, *lead, H + 2, H + 2, W + 2, W + 2) buffer: [Sigma, Theta] x 2 pi."""
     return np.zeros((2,) + lead + (H + 2, H + 2, W + 2, W + 2))
@@ -91,16 +97,17 @@ def _stage(G, count, c, b2, variances=None):
     Returns ``(G, seen)``: the buffer after the last ReLU and the list of variances
     used (for ``variances=None``).
     """
+    loops = _compiled_loops()
     B, H, W = G.shape[1], G.shape[2] - 2, G.shape[4] - 2
     out = np.zeros_like(G)
     seen = []
     for i in range(count):
         x, y = G.reshape(-1), out.reshape(-1)
         if variances is None:
-            _loops.conv(x, y, c, b2, B, H, W)
+            loops.conv(x, y, c, b2, B, H, W)
             v = np.ascontiguousarray(_diagonal(_interior(out[0])))
             seen.append(v)
-            _loops.relu(y, v.reshape(-1), v.reshape(-1), B, H, W)
+            loops.relu(y, v.reshape(-1), v.reshape(-1), B, H, W)
         else:
             v1, v2 = variances[i]
             # The variances laid out as the (w, w') planes: v1 along w, v2 along w'.
@@ -108,7 +115,7 @@ def _stage(G, count, c, b2, variances=None):
             V2 = np.zeros((B, H, W + 2, W + 2))
             V1[:, :, 1:-1, 1:-1] = v1[:, :, :, None]
             V2[:, :, 1:-1, 1:-1] = v2[:, :, None, :]
-            _loops.conv_relu(x, y, V1.reshape(-1), V2.reshape(-1), c, b2, B, H, W)
+            loops.conv_relu(x, y, V1.reshape(-1), V2.reshape(-1), c, b2, B, H, W)
         G, out = out, G
     return G, seen
 
