@@ -445,26 +445,105 @@ def test_circuit_shots_agree_statistically(pl_fits):
 
 
 def test_angles_are_computed_once_per_fit(monkeypatch):
-    import pennylane as qml
+    from qntk_sklearn.solvers import _angles
 
     calls = []
-    original = qml.poly_to_angles
+    original = _angles.symmetric_qsp_phases
 
-    def counting(*args, **kwargs):
-        calls.append(kwargs.get("angle_solver"))
-        return original(*args, **kwargs)
+    def counting(coef, **kwargs):
+        calls.append(len(coef) - 1)
+        return original(coef, **kwargs)
 
-    monkeypatch.setattr(qml, "poly_to_angles", counting)
+    monkeypatch.setattr(_angles, "symmetric_qsp_phases", counting)
     monkeypatch.setattr(_pennylane, "_ANGLE_CACHE", OrderedDict())
     K, Y, K_star = _pl_system(4, seed=1)
     s = PennyLaneSolver(epsilon=0.05, kappa=1.5).fit(K, Y)
-    assert calls == ["iterative"]
+    assert calls == [s.degree_]
     first = s.decision_function(K_star)
     np.testing.assert_array_equal(first, s.decision_function(K_star))
     clone = pickle.loads(pickle.dumps(s))  # pickle round trip predicts the same
     np.testing.assert_array_equal(first, clone.decision_function(K_star))
     PennyLaneSolver(epsilon=0.05, kappa=1.5).fit(K, Y)  # same polynomial: cached
-    assert calls == ["iterative"]
+    assert calls == [s.degree_]
+
+
+@pytest.mark.parametrize(("kappa", "epsilon"), [(1.0, 1e-3), (1.5, 1e-2), (30, 1e-2)])
+def test_symmetric_qsp_phases_reproduce_the_polynomial(kappa, epsilon):
+    from qntk_sklearn.solvers._angles import qsp_response, symmetric_qsp_phases
+
+    P = inverse_polynomial(kappa, epsilon)
+    phases = symmetric_qsp_phases(P.coef)
+    assert phases.shape == (P.degree + 1,)
+    np.testing.assert_allclose(phases, phases[::-1], atol=1e-12)  # symmetric QSP
+    x = np.cos(np.linspace(0, np.pi, 2 * P.degree + 3))
+    np.testing.assert_allclose(qsp_response(phases, x), P(x), atol=1e-11)
+    # The QSVT angles of the circuit solver implement the same polynomial.
+    angles = _pennylane.qsvt_angles(P)
+    np.testing.assert_allclose(_pennylane.qsvt_response(angles, x), P(x), atol=1e-11)
+
+
+def test_symmetric_qsp_phases_even_parity_and_errors():
+    from qntk_sklearn.solvers._angles import (
+        AngleSolverError,
+        qsp_response,
+        symmetric_qsp_phases,
+    )
+
+    coef = np.array([0.3, 0.0, -0.2, 0.0, 0.0, 0.0, 0.1])
+    x = np.linspace(-1, 1, 17)
+    np.testing.assert_allclose(
+        qsp_response(symmetric_qsp_phases(coef), x), cheb.chebval(x, coef), atol=1e-12
+    )
+    with pytest.raises(ValueError, match="must have a definite parity"):
+        symmetric_qsp_phases([0.1, 0.2])
+    with pytest.raises(ValueError, match="must be finite and non-empty"):
+        symmetric_qsp_phases([0.0, np.nan])
+    with pytest.raises(AngleSolverError, match="did not converge"):
+        symmetric_qsp_phases([0.0, 1.5])  # |P| > 1: no QSP phases exist
+
+
+def test_qsvt_response_is_pennylanes_qsvt():
+    import pennylane as qml
+
+    rng = np.random.default_rng(5)
+    for degree in (1, 2, 7):
+        angles = rng.uniform(-np.pi, np.pi, degree + 1)
+        x = rng.uniform(-1, 1, 4)
+        expected = [
+            qml.matrix(
+                qml.QSVT(
+                    qml.BlockEncode(np.array([[v]]), wires=0),
+                    [qml.PCPhase(a, dim=1, wires=0) for a in angles],
+                ),
+                wire_order=[0],
+            )[0, 0].real
+            for v in x
+        ]
+        np.testing.assert_allclose(
+            _pennylane.qsvt_response(angles, x), expected, atol=1e-13
+        )
+
+
+def test_circuit_matches_emulator_above_degree_100():
+    """kappa = 10 needs degree 111: past the old monomial-angle limit of 51."""
+    K, Y, K_star = _pl_system(8, seed=4)
+    pl = PennyLaneSolver(epsilon=1e-2, kappa=10.0, random_state=0).fit(
+        K, Y, k_thresh=2.0
+    )
+    assert pl.degree_ > 100 and pl.angle_error_ < 1e-12
+    emu = QSVTSolver(epsilon=1e-2, kappa=10.0, alpha=pl.alpha_).fit(K, Y, k_thresh=2.0)
+    assert emu.degree_ == pl.degree_
+    np.testing.assert_allclose(
+        pl.success_probability_, emu.success_probability_, rtol=1e-9
+    )
+    np.testing.assert_allclose(
+        pl.decision_function(K_star),
+        emu.decision_function(K_star),
+        rtol=1e-8,
+        atol=1e-10,
+    )
+    sol, tol = exact_tolerance(K, Y, K_star, 1e-2)
+    assert np.all(np.abs(pl.decision_function(K_star) - K_star @ sol) <= tol + 1e-9)
 
 
 def test_padding_warns_and_keeps_the_solution():
