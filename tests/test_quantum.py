@@ -191,7 +191,10 @@ def test_clipping_follows_the_paper(rng):
         s.decision_function(K_star), 0.5 * k @ s.dual_coef_, rtol=1e-12, atol=1e-14
     )
     costs = s.measurement_costs(K_star)
-    np.testing.assert_allclose(costs["post_selection"], n / P)
+    np.testing.assert_allclose(costs["post_selection_kthresh"], n / P)
+    row_max, batch_max = np.abs(k).max(axis=1), np.abs(k).max()
+    np.testing.assert_allclose(costs["post_selection_rowmax"], n * row_max**2 / P)
+    np.testing.assert_allclose(costs["post_selection_paper"], n * batch_max**2 / P)
     o = (k @ s.dual_coef_).ravel() / (np.sqrt(P) * np.linalg.norm(s.dual_coef_))
     np.testing.assert_allclose(costs["readout"].ravel(), 1 / o**2 - 1)
     np.testing.assert_allclose(costs["qsvt_repetitions"], 1 / s.success_probability_)
@@ -583,14 +586,16 @@ def _check_resources(r, solver, K, Y):
     assert r.system_qubits == math.ceil(math.log2(n))
     assert r.qubits == r.system_qubits + r.ancilla_qubits
     assert 0 < r.success_probability <= 1
-    assert r.post_selection_measurements >= 1  # P <= n since |k_i| <= 1
+    # P <= n * max|k_i|^2 for every scale: n/P >= 1 after the row-max rescaling.
+    assert 1 <= r.post_selection_rowmax <= r.post_selection_paper
+    assert r.post_selection_paper <= r.post_selection_kthresh
     assert r.readout_measurements >= 0
     assert r.qsvt_queries_per_state >= r.degree
     assert r.hhl_queries_per_state == pytest.approx(r.kappa**2 / r.epsilon)
     assert r.classical_iterations > 0
     assert r.classical_flops == 2 * r.nnz * r.classical_iterations
     d = r.as_dict()
-    assert d["degree"] == r.degree and len(d) == 24 and r.classical_converged
+    assert d["degree"] == r.degree and len(d) == 27 and r.classical_converged
     assert "degree" in str(r) and "classical_flops" in str(r)
 
 
@@ -623,7 +628,13 @@ def test_resources_for_every_solver(make, rng):
     K_loo = K_probe.copy()
     K_loo[np.arange(3), probe] = 0
     k, P = clip_kernel_rows(K_loo, 1.0)
-    assert r.post_selection_measurements == pytest.approx(np.median(n / P))
+    assert r.post_selection_kthresh == pytest.approx(np.median(n / P))
+    row_max = np.abs(k).max(axis=1)
+    assert r.post_selection_rowmax == pytest.approx(np.median(n * row_max**2 / P))
+    assert r.post_selection_paper == pytest.approx(
+        np.median(n * row_max.max() ** 2 / P)
+    )
+    assert r.max_abs_entry == np.abs(K).max()
     assert np.all(K_probe[np.arange(3), probe] == K[probe, probe] + 0.01)  # not edited
 
 
