@@ -214,19 +214,19 @@ def measurement_counts(K_star, dual_coef, k_thresh):
     >>> c["postselection_rowmax"].round(3)
     array([1.923, 2.   ])
     """
+    from ..solvers import post_selection_counts
+
     K_star = np.asarray(K_star, dtype=np.float64)
     a = np.asarray(dual_coef, dtype=np.float64).reshape(-1)
     k = np.clip(K_star / k_thresh, -1.0, 1.0)
     P = np.einsum("ij,ij->i", k, k)
-    n = K_star.shape[1]
-    row_max = np.abs(k).max(axis=1, initial=0.0)
-    batch_max = float(row_max.max(initial=0.0))
+    post = post_selection_counts(K_star, k_thresh)
     with np.errstate(divide="ignore", invalid="ignore"):
         overlap = (k @ a) / (np.sqrt(P) * np.linalg.norm(a))
         return {
-            "postselection": n * batch_max**2 / P,
-            "postselection_rowmax": n * row_max**2 / P,
-            "postselection_kthresh": n / P,
+            "postselection": post["paper"],
+            "postselection_rowmax": post["rowmax"],
+            "postselection_kthresh": post["kthresh"],
             "readout": 1.0 / overlap**2 - 1.0,
         }
 
