@@ -55,7 +55,8 @@ def qsvt_angles(poly):
     of Dong, Lin, Ni and Wang), converted to PennyLane's QSVT convention by
     :func:`pennylane.transform_angles`. Monomial coefficients, which
     :func:`pennylane.poly_to_angles` takes, reach 1e23 at degree 75; the Chebyshev
-    route has no such limit (about 0.5 s at degree 1300, 3 s at 2700). Results are
+    route has no such limit (0.6 s at degree 1300, 4.5 s at 2700 on a loaded 2-core
+    machine; ``benchmarks/bench_qsp_angles.py``). Results are
     cached by coefficients (the last 16 polynomials).
 
     Parameters
@@ -131,8 +132,8 @@ class PennyLaneSolver(_QSVTSolverBase):
         PennyLane simulator.
     max_degree : int, default=4001
         Largest polynomial degree accepted (ValueError beyond), about
-        ``kappa = 300`` at ``epsilon = 1e-2``. The angles take 5 ms at degree 111,
-        0.5 s at degree 1300 and 3 s at degree 2700 (:func:`qsvt_angles`); the
+        ``kappa = 300`` at ``epsilon = 1e-2``. The angles take 10 ms at degree 111,
+        0.6 s at degree 1300 and 4.5 s at degree 2700 (:func:`qsvt_angles`); the
         simulated circuits grow linearly with the degree.
 
     Attributes
