@@ -22,7 +22,7 @@ slower process's median is reported. The 1-minute load average before each
 configuration is recorded: on a shared machine, more threads than free cores is
 exactly what hurts, so the load decides the numbers.
 
-Last measured 2026-12-02 on the 2-core Intel Xeon VM (24 GiB, no GPU), shared with
+Last measured 2026-12-02 on a 2-core AMD EPYC VM (24 GiB, no GPU), shared with
 other jobs (1-minute load 4.1 to 4.2 before each configuration, i.e. no free core),
 full run (5 repeats), seconds::
 
