@@ -84,7 +84,7 @@ class DequantizedSolver(_QSVTSolverBase):
     Attributes
     ----------
     {common_attributes}
-    monomial_coef_ : ndarray of shape (degree_ + 1,)
+    monomial_coef_ : ndarray of shape ``(degree_ + 1,)``
         ``P(x) = sum_m monomial_coef_[m] x^m``.
     classical_queries_ : dict
         Classical queries per decision value (per query row; all targets share
