@@ -350,3 +350,15 @@ def test_exact_solver_singular_duplicates_do_not_give_nan():
         clf.fit(X, y)
     assert np.all(np.isfinite(clf.decision_function(X)))
     np.testing.assert_array_equal(clf.predict(X), y)
+
+
+@pytest.mark.parametrize("sparsity", ["none", "random", "diagonal"])
+def test_precomputed_kernel_must_be_symmetric(blobs, sparsity):
+    # The exact solver used to read one triangle and the sparsifier the other: now
+    # one check, at fit, names the problem.
+    X, y = blobs
+    K = FullyConnectedNTK(depth=12)(X)
+    K[0, 1] += 1e-3 * np.abs(K).max()
+    clf = QuantumNTKClassifier(architecture="precomputed", sparsity=sparsity)
+    with pytest.raises(ValueError, match=r"`X` must be symmetric: max \|X - X\^T\|"):
+        clf.fit(K, y)

@@ -13,6 +13,8 @@ from sklearn.exceptions import ConvergenceWarning
 from qntk_sklearn.solvers import (
     ExactSolver,
     IterativeSolver,
+    PennyLaneSolver,
+    QSVTSolver,
     SingularSystemWarning,
     gershgorin_bounds,
     is_positive_definite,
@@ -159,3 +161,41 @@ def test_spectrum_matches_dense_eigenvalues(n):
     assert info["min_abs"] == pytest.approx(np.abs(ws).min(), rel=1e-5)
     assert info["max_abs"] == pytest.approx(np.abs(ws).max(), rel=1e-6)
     assert is_positive_definite(K) and not is_positive_definite(shifted)
+
+
+# --- one symmetry check for every solver (issue 8) -----------------------------------
+def _asymmetric(sparse):
+    K = _spd(8, 0)
+    K[0, 1] += 1e-3  # the lower triangle no longer mirrors the upper one
+    return sp.csr_matrix(K) if sparse else K
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: ExactSolver(),
+        lambda: IterativeSolver(),
+        lambda: QSVTSolver(),
+        lambda: PennyLaneSolver(),
+    ],
+    ids=["exact", "iterative", "qsvt", "pennylane"],
+)
+def test_every_solver_rejects_a_non_symmetric_matrix(make, sparse):
+    with pytest.raises(
+        ValueError,
+        match=r"`K` must be symmetric: max \|K - K\^T\| = 0\.001 exceeds "
+        r"SYMMETRY_TOL = 1e-10 times max \|K\|",
+    ):
+        make().fit(_asymmetric(sparse), np.ones(8))
+
+
+def test_symmetry_tolerance_is_relative_to_the_largest_entry():
+    from qntk_sklearn.solvers import SYMMETRY_TOL, check_symmetric
+
+    K = _spd(6, 1) * 1e30
+    K[0, 1] *= 1 + 0.1 * SYMMETRY_TOL  # rounding-level asymmetry passes
+    check_symmetric(K)
+    K[0, 1] *= 1 + 10 * SYMMETRY_TOL * np.abs(K).max() / abs(K[0, 1])
+    with pytest.raises(ValueError, match="must be symmetric"):
+        check_symmetric(K)

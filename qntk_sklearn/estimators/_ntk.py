@@ -304,6 +304,8 @@ class _BaseQuantumNTK(BaseEstimator):
                 "With architecture='precomputed', `X` must be the square training Gram "
                 f"matrix; got shape {X.shape}."
             )
+        if self.architecture == "precomputed":
+            _solvers.check_symmetric(X, name="X")
         rng = check_random_state(self.random_state)
         self.n_train_ = X.shape[0]
         self.depth_ = (

@@ -1,6 +1,6 @@
 """Linear-system solvers: classical, emulated quantum (QSVT) and PennyLane circuits."""
 
-from ._base import BaseLinearSolver, check_system
+from ._base import SYMMETRY_TOL, BaseLinearSolver, check_symmetric, check_system
 from ._classical import ExactSolver, IterativeSolver, SingularSystemWarning
 from ._pennylane import AngleAccuracyWarning, PaddingWarning, PennyLaneSolver
 from ._polynomial import (
@@ -19,6 +19,8 @@ __all__ = [
     "ExactSolver",
     "IterativeSolver",
     "SingularSystemWarning",
+    "SYMMETRY_TOL",
+    "check_symmetric",
     "check_system",
     "gershgorin_bounds",
     "is_positive_definite",
