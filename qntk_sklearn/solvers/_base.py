@@ -14,7 +14,6 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-
 #: Relative asymmetry ``max|K - K^T| / max|K|`` tolerated in a kernel matrix: a few
 #: hundred roundings of float64, far below any asymmetry that changes a solve.
 SYMMETRY_TOL = 1e-10
@@ -46,7 +45,7 @@ def check_symmetric(K, name="K"):
     >>> check_symmetric(np.array([[1.0, 0.0], [1.0, 1.0]]))
     Traceback (most recent call last):
     ...
-    ValueError: `K` must be symmetric: max |K - K^T| = 1 exceeds SYMMETRY_TOL = 1e-10 ...
+    ValueError: `K` must be symmetric: max |K - K^T| = 1 exceeds SYMMETRY_TOL ...
     """
     diff = _max_abs_entry(K - K.T)
     scale = _max_abs_entry(K)
@@ -54,7 +53,8 @@ def check_symmetric(K, name="K"):
         raise ValueError(
             f"`{name}` must be symmetric: max |{name} - {name}^T| = {diff:.3g} exceeds "
             f"SYMMETRY_TOL = {SYMMETRY_TOL:g} times max |{name}| (= {scale:.3g}). "
-            f"A kernel matrix is symmetric; symmetrise it, e.g. ({name} + {name}.T) / 2."
+            "A kernel matrix is symmetric; symmetrise it, e.g. "
+            f"({name} + {name}.T) / 2."
         )
 
 
