@@ -4,6 +4,7 @@ from ._base import SYMMETRY_TOL, BaseLinearSolver, check_symmetric, check_system
 from ._classical import ExactSolver, IterativeSolver, SingularSystemWarning
 from ._pennylane import AngleAccuracyWarning, PaddingWarning, PennyLaneSolver
 from ._polynomial import (
+    MAX_DEGREE,
     InversePolynomial,
     chebyshev_apply,
     chebyshev_sup_bound,
@@ -27,6 +28,7 @@ __all__ = [
     "spectrum",
     "AngleAccuracyWarning",
     "InversePolynomial",
+    "MAX_DEGREE",
     "PaddingWarning",
     "PennyLaneSolver",
     "QSVTSolver",

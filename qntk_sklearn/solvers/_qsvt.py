@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._matrix import max_row_nonzeros
 from ._base import BaseLinearSolver, _max_abs_entry, check_system
-from ._polynomial import inverse_polynomial
+from ._polynomial import MAX_DEGREE, inverse_polynomial
 from ._spectrum import gershgorin_bounds, spectrum
 
 #: Relative safety margin applied to Lanczos (ARPACK) estimates of extreme
@@ -287,11 +287,16 @@ class _QSVTSolverBase(BaseLinearSolver):
     def _adjust_bounds(self, K, bounds):
         return bounds
 
+    def _degree_budget(self):
+        return MAX_DEGREE
+
     def _set_bounds(self, bounds):
         self.alpha_ = bounds["alpha"]
         self.kappa_ = bounds["kappa"]
         self.spectral_bounds_ = bounds
-        self.polynomial_ = inverse_polynomial(self.kappa_, self.epsilon)
+        self.polynomial_ = inverse_polynomial(
+            self.kappa_, self.epsilon, max_degree=self._degree_budget()
+        )
         self.degree_ = self.polynomial_.degree
 
     def _set_solution(self, PY, Y):
@@ -479,6 +484,13 @@ class QSVTSolver(_QSVTSolverBase):
         the statistical error of any practical number of shots and keeps the degree
         ``O(kappa log(kappa/epsilon))`` small.
     {common_parameters}
+    max_degree : int, default=1_000_000
+        Degree budget of the polynomial (``MAX_DEGREE``; about ``kappa <= 3e4`` at
+        ``epsilon=1e-3``). Fitting a system whose closed-form degree bound
+        (:func:`inverse_degree_bound`) exceeds it is a ValueError raised before
+        anything is allocated, naming ``kappa``, the degree and the remedies. Memory
+        is O(degree + n * n_targets) beyond ``K``, time ``degree`` products with
+        ``K`` per target.
 
     Attributes
     ----------
@@ -532,14 +544,29 @@ class QSVTSolver(_QSVTSolverBase):
     True
     """
 
+    _parameter_constraints = {
+        **_QSVTSolverBase._parameter_constraints,
+        "max_degree": [Interval(Integral, 1, None, closed="left")],
+    }
+
     def __init__(
-        self, epsilon=1e-3, alpha="norm", kappa="auto", shots=None, random_state=None
+        self,
+        epsilon=1e-3,
+        alpha="norm",
+        kappa="auto",
+        shots=None,
+        random_state=None,
+        max_degree=MAX_DEGREE,
     ):
         self.epsilon = epsilon
         self.alpha = alpha
         self.kappa = kappa
         self.shots = shots
         self.random_state = random_state
+        self.max_degree = max_degree
+
+    def _degree_budget(self):
+        return self.max_degree
 
     def fit(self, K, Y, *, k_thresh=None):
         """Emulate the QSVT inversion of ``K`` on every column of ``Y``.
