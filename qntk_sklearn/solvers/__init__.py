@@ -2,6 +2,14 @@
 
 from ._base import SYMMETRY_TOL, BaseLinearSolver, check_symmetric, check_system
 from ._classical import ExactSolver, IterativeSolver, SingularSystemWarning
+from ._conditioning import CollapsedSolutionWarning, describe_singularity, singular_rows
+from ._evolution import (
+    PSD_TOL,
+    GradientFlowPolynomial,
+    expm_chebyshev,
+    gradient_flow_dense,
+    gradient_flow_polynomial,
+)
 from ._pennylane import AngleAccuracyWarning, PaddingWarning, PennyLaneSolver
 from ._polynomial import (
     MAX_DEGREE,
@@ -17,6 +25,14 @@ from ._spectrum import gershgorin_bounds, is_positive_definite, spectrum
 
 __all__ = [
     "BaseLinearSolver",
+    "CollapsedSolutionWarning",
+    "GradientFlowPolynomial",
+    "PSD_TOL",
+    "describe_singularity",
+    "expm_chebyshev",
+    "gradient_flow_dense",
+    "gradient_flow_polynomial",
+    "singular_rows",
     "ExactSolver",
     "IterativeSolver",
     "SingularSystemWarning",

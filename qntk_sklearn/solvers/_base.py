@@ -106,12 +106,19 @@ class BaseLinearSolver(BaseEstimator):
     classical_cost_ : dict
         What a classical computer spends on this solve, e.g. ``{"method": "cg",
         "iterations": [...], "nnz": ..., "matvec_flops": ...}``.
+    time_ : float or None
+        The training time ``t`` the solution is for (None: infinite).
+
+    A solution dominated by the null space of a numerically singular ``K`` (duplicate
+    training points) is never returned silently: :func:`check_solution` warns with
+    the cause and the remedy (or the solver falls back to a minimum-norm solution,
+    with a warning).
     """
 
     #: Whether decision values are random (sampled measurements).
     _stochastic = False
 
-    def fit(self, K, Y, *, k_thresh=None):  # pragma: no cover - abstract
+    def fit(self, K, Y, *, k_thresh=None, t=None):  # pragma: no cover - abstract
         """Solve ``K A = Y`` (or prepare to). Returns ``self``.
 
         Parameters
@@ -123,6 +130,11 @@ class BaseLinearSolver(BaseEstimator):
         k_thresh : float or None
             The paper's clipping scale for preparing ``|k*>``; only quantum solvers use
             it.
+        t : float or None
+            Finite training time: ``A = K^-1 (I - exp(-t K)) Y``, the coefficients of
+            the network trained by gradient flow ``dF/ds = -K (F - Y)`` for a time
+            ``t`` (see :mod:`qntk_sklearn.solvers._evolution`); None is ``t = inf``,
+            ``A = K^-1 Y``. Solvers store it as ``time_``.
         """
         raise NotImplementedError
 

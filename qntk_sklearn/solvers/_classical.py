@@ -13,11 +13,26 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseLinearSolver, check_system
+from ._conditioning import REMEDY, check_solution, describe_singularity
+from ._evolution import (
+    check_time,
+    check_time_system,
+    gradient_flow_dense,
+    residual_targets,
+)
 from ._spectrum import is_positive_definite
 
 
 class SingularSystemWarning(UserWarning):
     """The kernel system is singular; a minimum-norm least-squares solution is used."""
+
+
+def _time_targets(K, Y, t, solver):
+    """``Y - exp(-t K) Y`` for finite ``t`` (``K`` checked positive semi-definite)."""
+    if t is None:
+        return Y
+    lower, upper = check_time_system(K, t, solver=solver)
+    return residual_targets(K, Y, t, lower, upper)
 
 
 class ExactSolver(BaseLinearSolver):
@@ -31,8 +46,13 @@ class ExactSolver(BaseLinearSolver):
     Attributes
     ----------
     dual_coef_ : ndarray of shape (n_samples, n_targets)
-    method_ : {"cholesky", "ldl", "splu", "lstsq", "minres"}
-        The last two for singular systems (with a :class:`SingularSystemWarning`).
+    method_ : {"cholesky", "ldl", "splu", "eigh", "lstsq", "minres"}
+        "eigh" for a finite training time ``t`` on a dense matrix (sparse ones
+        solve ``K A = Y - exp(-t K) Y``, see
+        :func:`~qntk_sklearn.solvers._evolution.expm_chebyshev`); the last two for
+        numerically singular systems (with a :class:`SingularSystemWarning` naming
+        the duplicate rows): a factorisation's solution would be dominated by the
+        null space, the minimum-norm one is not.
     classical_cost_ : dict
 
     Examples
@@ -47,15 +67,31 @@ class ExactSolver(BaseLinearSolver):
     def __init__(self):
         pass
 
-    def fit(self, K, Y, *, k_thresh=None):
+    def fit(self, K, Y, *, k_thresh=None, t=None):
         K, Y = check_system(K, Y)
+        self.time_ = t = check_time(t)
         n = K.shape[0]
+        if t is not None and not sp.issparse(K):
+            # Finite time, dense: one eigendecomposition (neural-tangents' route).
+            self.dual_coef_ = gradient_flow_dense(K, Y, t, solver="ExactSolver")
+            self.method_ = "eigh"
+            self.classical_cost_ = {
+                "method": "eigh",
+                "nnz": int(n * n),
+                "flops": float(9 * n**3 + 4 * n * n * Y.shape[1]),
+            }
+            check_solution(K, Y, self.dual_coef_, solver="ExactSolver")
+            return self
+        R = _time_targets(K, Y, t, "ExactSolver")
         if sp.issparse(K):
             try:
                 lu = spla.splu(K.tocsc())
             except RuntimeError:
-                return self._fit_singular(K, Y)
-            self.dual_coef_ = lu.solve(Y)
+                return self._fit_singular(K, R)
+            coef = lu.solve(R)
+            if check_solution(K, R, coef, solver="ExactSolver", warn=False):
+                return self._fit_singular(K, R)
+            self.dual_coef_ = coef
             self.method_ = "splu"
             fill = int(lu.L.nnz + lu.U.nnz)
             self.classical_cost_ = {
@@ -73,17 +109,19 @@ class ExactSolver(BaseLinearSolver):
             factor = la.cho_factor(K, lower=True, check_finite=False)
             rcond, info = la.lapack.dpocon(factor[0], np.abs(K).sum(axis=0).max(), "L")
             if info != 0 or rcond < tiny:
-                return self._fit_singular(K, Y)
-            self.dual_coef_ = la.cho_solve(factor, Y, check_finite=False)
+                return self._fit_singular(K, R)
+            self.dual_coef_ = la.cho_solve(factor, R, check_finite=False)
             self.method_ = "cholesky"
         except la.LinAlgError:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", la.LinAlgWarning)
                 try:
-                    self.dual_coef_ = la.solve(K, Y, assume_a="sym", check_finite=False)
+                    self.dual_coef_ = la.solve(K, R, assume_a="sym", check_finite=False)
                 except (la.LinAlgWarning, la.LinAlgError):
-                    return self._fit_singular(K, Y)
+                    return self._fit_singular(K, R)
             self.method_ = "ldl"
+        if check_solution(K, R, self.dual_coef_, solver="ExactSolver", warn=False):
+            return self._fit_singular(K, R)
         self.classical_cost_ = {
             "method": self.method_,
             "nnz": int(n * n),
@@ -94,8 +132,12 @@ class ExactSolver(BaseLinearSolver):
     def _fit_singular(self, K, Y):
         """Minimum-norm least-squares solution of a singular system (duplicates)."""
         warnings.warn(
-            "The kernel matrix is singular (duplicate training points?); using the "
-            "minimum-norm least-squares solution.",
+            "ExactSolver: the kernel matrix is numerically singular (a factorisation "
+            "would return a solution dominated by its null space); using the "
+            "minimum-norm least-squares solution instead."
+            + describe_singularity(K)
+            + " "
+            + REMEDY,
             SingularSystemWarning,
             stacklevel=3,
         )
@@ -113,6 +155,7 @@ class ExactSolver(BaseLinearSolver):
                 "nnz": int(n * n),
                 "flops": float(4 * n**3 / 3),
             }
+        check_solution(K, Y, self.dual_coef_, solver="ExactSolver")
         return self
 
 
@@ -162,9 +205,11 @@ class IterativeSolver(BaseLinearSolver):
         self.tol = tol
         self.maxiter = maxiter
 
-    def fit(self, K, Y, *, k_thresh=None):
+    def fit(self, K, Y, *, k_thresh=None, t=None):
         self._validate_params()
         K, Y = check_system(K, Y)
+        self.time_ = t = check_time(t)
+        Y = _time_targets(K, Y, t, "IterativeSolver")
         n = K.shape[0]
         method = self.method
         if method == "auto":
@@ -212,4 +257,5 @@ class IterativeSolver(BaseLinearSolver):
             "nnz": nnz,
             "flops": float(2 * nnz * sum(iterations)),
         }
+        check_solution(K, Y, coef, solver="IterativeSolver")
         return self

@@ -310,16 +310,29 @@ def inverse_polynomial(kappa, epsilon, max_degree=MAX_DEGREE):
     )
 
 
-def degree_budget_message(kappa, epsilon, degree, max_degree):
-    """The error for a polynomial over the degree budget (shared by the solvers)."""
+def degree_budget_message(kappa, epsilon, degree, max_degree, cause=""):
+    """The error for a polynomial over the degree budget (shared by the solvers).
+
+    ``cause`` (e.g. from :func:`~qntk_sklearn.solvers.describe_singularity`) names
+    duplicate rows; the remedies then start with removing them.
+    """
+    if cause:
+        remedy = (
+            " Remove the duplicate training rows, or set `diag_reg` > 0 on the "
+            "estimator (a ridge, e.g. 1e-6) or a finite training time `t`, or solve "
+            "classically with solver='exact' or 'iterative'."
+        )
+    else:
+        remedy = (
+            " Condition the system: set `diag_reg` > 0 on the estimator (a ridge, "
+            "e.g. 1e-6), use a deeper network (a larger `depth`), or solve "
+            "classically with solver='exact' or 'iterative'; or raise `max_degree`."
+        )
     return (
         f"The QSVT inversion of a kernel with condition bound kappa={kappa:.4g} at "
         f"epsilon={epsilon:g} needs a polynomial of degree up to {degree}, above "
         f"`max_degree`={max_degree} (the degree budget: memory and time grow with "
-        "it, one product with K per degree and target). Condition the system: set "
-        "`diag_reg` > 0 on the estimator (a ridge, e.g. 1e-6), use a deeper network "
-        "(a larger `depth`), or solve classically with solver='exact' or "
-        "'iterative'; or raise `max_degree`."
+        f"it, one product with K per degree and target).{cause}{remedy}"
     )
 
 

@@ -22,7 +22,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._matrix import max_row_nonzeros
 from ._base import BaseLinearSolver, _max_abs_entry, check_system
-from ._polynomial import MAX_DEGREE, inverse_polynomial
+from ._conditioning import REMEDY, check_solution, describe_singularity
+from ._evolution import check_time, check_time_system, gradient_flow_polynomial
+from ._polynomial import (
+    MAX_DEGREE,
+    degree_budget_message,
+    inverse_degree_bound,
+    inverse_polynomial,
+)
 from ._spectrum import gershgorin_bounds, spectrum
 
 #: Relative safety margin applied to Lanczos (ARPACK) estimates of extreme
@@ -71,7 +78,7 @@ def eigenvalue_magnitudes(K):
     return float(info["max_abs"]), float(info["min_abs"]), info["method"]
 
 
-def block_encoding_bounds(K, alpha="norm", kappa="auto"):
+def block_encoding_bounds(K, alpha="norm", kappa="auto", *, invertible=True):
     """Normalisation ``alpha >= ||K||`` and condition bound ``kappa`` of ``K / alpha``.
 
     Parameters
@@ -92,6 +99,10 @@ def block_encoding_bounds(K, alpha="norm", kappa="auto"):
         ``1 - LANCZOS_MARGIN``, raised to the Gershgorin lower bound when that
         certifies definiteness. A float (>= 1) is taken as a known bound on the
         condition number of ``K / alpha``.
+    invertible : bool, default=True
+        Whether ``K`` must be invertible (a singular ``K`` raises
+        :class:`SingularMatrixError`). False for a finite training time, whose
+        polynomial is bounded at 0: ``kappa`` is then inf for a singular ``K``.
 
     Returns
     -------
@@ -146,11 +157,13 @@ def block_encoding_bounds(K, alpha="norm", kappa="auto"):
         min_abs = max(min_abs, lower)
     elif upper < 0:
         min_abs = max(min_abs, -upper)
-    if not min_abs > 0:
+    if not min_abs > 0 and invertible:
         raise SingularMatrixError(
             "`K` is singular (smallest eigenvalue magnitude "
-            f"{min_abs_estimate:.3g}); QSVT inversion needs an invertible matrix. "
-            "Remove duplicate training points or add a ridge to the diagonal."
+            f"{min_abs_estimate:.3g}); QSVT inversion needs an invertible matrix."
+            + describe_singularity(K)
+            + " "
+            + REMEDY
         )
     s = max_row_nonzeros(K)
     if isinstance(alpha, str):
@@ -174,7 +187,7 @@ def block_encoding_bounds(K, alpha="norm", kappa="auto"):
     if isinstance(kappa, str):
         if kappa != "auto":
             raise ValueError(f"`kappa` must be 'auto' or a float >= 1; got {kappa!r}.")
-        kappa_value = max(value / min_abs, 1.0)
+        kappa_value = max(value / min_abs, 1.0) if min_abs > 0 else math.inf
     else:
         kappa_value = float(kappa)
     return {
@@ -260,13 +273,35 @@ class _QSVTSolverBase(BaseLinearSolver):
     def _stochastic(self):
         return self.shots is not None
 
-    def _prepare(self, K, Y, k_thresh):
+    def _prepare(self, K, Y, k_thresh, t=None):
         """Validate; set ``alpha_``, ``kappa_``, ``polynomial_``, ``k_thresh_``..."""
         self._validate_params()
         K, Y = check_system(K, Y)  # square, finite, symmetric
+        self.time_ = t = check_time(t)
         self._check_input(K)
-        bounds = block_encoding_bounds(K, self.alpha, self.kappa)
-        self._set_bounds(self._adjust_bounds(K, bounds))
+        name = type(self).__name__
+        if t is None:
+            bounds = block_encoding_bounds(K, self.alpha, self.kappa)
+            try:
+                self._set_bounds(self._adjust_bounds(K, bounds))
+            except ValueError as exc:  # over the degree budget: say why
+                if "`max_degree`" not in str(exc) or "polynomial" not in str(exc):
+                    raise
+                degree = inverse_degree_bound(self.kappa_, self.epsilon)
+                if degree <= self._degree_budget():
+                    raise  # PennyLaneSolver's own limit on the actual degree
+                message = degree_budget_message(
+                    self.kappa_,
+                    self.epsilon,
+                    degree,
+                    self._degree_budget(),
+                    cause=describe_singularity(K),
+                )
+                raise ValueError(f"{name}: {message}") from None
+        else:
+            check_time_system(K, t, solver=name)
+            bounds = block_encoding_bounds(K, self.alpha, self.kappa, invertible=False)
+            self._set_time_bounds(self._adjust_bounds(K, bounds), t)
         diag = K.diagonal() if sp.issparse(K) else np.diag(K)
         if k_thresh is None:
             k_thresh = float(np.abs(diag).max())
@@ -296,6 +331,16 @@ class _QSVTSolverBase(BaseLinearSolver):
         self.spectral_bounds_ = bounds
         self.polynomial_ = inverse_polynomial(
             self.kappa_, self.epsilon, max_degree=self._degree_budget()
+        )
+        self.degree_ = self.polynomial_.degree
+
+    def _set_time_bounds(self, bounds, t):
+        """Finite training time: the bounded polynomial of ``(1 - exp(-tau x)) / x``."""
+        self.alpha_ = bounds["alpha"]
+        self.kappa_ = bounds["kappa"]
+        self.spectral_bounds_ = bounds
+        self.polynomial_ = gradient_flow_polynomial(
+            t * self.alpha_, self.epsilon, max_degree=self._degree_budget()
         )
         self.degree_ = self.polynomial_.degree
 
@@ -568,7 +613,7 @@ class QSVTSolver(_QSVTSolverBase):
     def _degree_budget(self):
         return self.max_degree
 
-    def fit(self, K, Y, *, k_thresh=None):
+    def fit(self, K, Y, *, k_thresh=None, t=None):
         """Emulate the QSVT inversion of ``K`` on every column of ``Y``.
 
         Parameters
@@ -579,23 +624,31 @@ class QSVTSolver(_QSVTSolverBase):
         Y : ndarray of shape (n_samples,) or (n_samples, n_targets)
         k_thresh : float or None, default=None
             Clipping scale for ``|k*>``; None means ``max |diag K|``.
+        t : float or None, default=None
+            Finite training time: the circuit applies the bounded polynomial of
+            ``(1 - exp(-t alpha x)) / x`` (:func:`~qntk_sklearn.solvers._evolution.\
+gradient_flow_polynomial`) instead of the inverse, so ``dual_coef_`` estimates
+            ``K^-1 (I - exp(-t K)) Y``; its degree grows with ``t alpha``, not with
+            the condition number, and a singular ``K`` is fine. ``K`` must be
+            positive semi-definite.
 
         Returns
         -------
         self : QSVTSolver
         """
-        K, Y = self._prepare(K, Y, k_thresh)
+        K, Y = self._prepare(K, Y, k_thresh, t)
         A = K * (1.0 / self.alpha_)
         PY = self.polynomial_.apply(A, Y)
         self._set_solution(PY, Y)
         nnz = int(K.nnz) if sp.issparse(K) else int(K.shape[0]) ** 2
-        t = Y.shape[1]
+        n_targets = Y.shape[1]
         self.classical_cost_ = {
             "method": "qsvt-emulation",
-            "iterations": [self.degree_] * t,
+            "iterations": [self.degree_] * n_targets,
             "nnz": nnz,
-            "flops": float(2 * nnz * self.degree_ * t),
+            "flops": float(2 * nnz * self.degree_ * n_targets),
         }
+        check_solution(K, Y, self.dual_coef_, solver="QSVTSolver")
         return self
 
 
