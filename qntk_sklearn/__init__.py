@@ -9,17 +9,26 @@ the prediction out by measurement. :class:`QuantumNTKClassifier` and
 """
 
 from .estimators import (
+    MAX_DEPTH,
+    DiagonalKernelWarning,
+    IndefiniteKernelWarning,
     QuantumNTKClassifier,
     QuantumNTKRegressor,
     convergence_depth,
     separation,
 )
 from .kernels import FullyConnectedNTK
+from .solvers import CollapsedSolutionWarning, SingularSystemWarning
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CollapsedSolutionWarning",
+    "DiagonalKernelWarning",
     "FullyConnectedNTK",
+    "IndefiniteKernelWarning",
+    "MAX_DEPTH",
+    "SingularSystemWarning",
     "QuantumNTKClassifier",
     "QuantumNTKRegressor",
     "__version__",

@@ -11,13 +11,18 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.gaussian_process.kernels import Kernel
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
 
 from .. import solvers as _solvers
 from ..kernels import FullyConnectedNTK, MyrtleNTK, StaxKernel, nonlinearity_coefficient
@@ -31,6 +36,8 @@ from ..sparsify import (
     sparse_from_pairs,
     threshold_entries,
 )
+from . import _diagnostics
+from ._system import ridge, weighted_system
 
 #: Names of the solvers an estimator accepts as strings, and their classes' names.
 SOLVERS = {
@@ -122,6 +129,8 @@ class _BaseQuantumNTK(BaseEstimator):
         "sparsity": [StrOptions({"random", "threshold", "diagonal", "none"})],
         "sparsity_factor": [Interval(Real, 0, None, closed="neither")],
         "threshold_percentile": [Interval(Real, 0, 100, closed="both")],
+        "diag_reg": [Interval(Real, 0, None, closed="left")],
+        "t": [Interval(Real, 0, None, closed="neither"), None],
         "solver": [
             StrOptions({"auto", *SOLVERS}),
             HasMethods(["fit", "decision_function"]),
@@ -142,6 +151,8 @@ class _BaseQuantumNTK(BaseEstimator):
         sparsity="random",
         sparsity_factor=1.0,
         threshold_percentile=50.0,
+        diag_reg=0.0,
+        t=None,
         solver="auto",
         random_state=None,
         verbose=0,
@@ -155,6 +166,8 @@ class _BaseQuantumNTK(BaseEstimator):
         self.sparsity = sparsity
         self.sparsity_factor = sparsity_factor
         self.threshold_percentile = threshold_percentile
+        self.diag_reg = diag_reg
+        self.t = t
         self.solver = solver
         self.random_state = random_state
         self.verbose = verbose
@@ -298,38 +311,137 @@ class _BaseQuantumNTK(BaseEstimator):
         return solver
 
     # --- fit / decision ------------------------------------------------------------
-    def _fit(self, X, Y, groups):
+    def _check_weights(self, X, y, sample_weight):
+        """Validate ``sample_weight``; drop zero-weight samples (as if absent).
+
+        Returns ``(X, y, sample_weight)`` with ``sample_weight`` None when all ones;
+        sets ``support_`` (indices of the kept samples, None when all are kept).
+        """
+        self.support_ = None
         if self.architecture == "precomputed" and X.shape[0] != X.shape[1]:
             raise ValueError(
                 "With architecture='precomputed', `X` must be the square training Gram "
                 f"matrix; got shape {X.shape}."
             )
+        if sample_weight is None:
+            return X, y, None
+        sw = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+        keep = sw > 0
+        if not keep.all():
+            idx = np.flatnonzero(keep)
+            self.support_ = idx
+            X = X[np.ix_(idx, idx)] if self.architecture == "precomputed" else X[idx]
+            y, sw = y[idx], sw[idx]
+        return X, y, (None if np.all(sw == 1) else sw)
+
+    def _solver_time(self, sample_weight, n_samples, n_targets):
+        """The estimator's ``t`` in the solver's units: ``t / y_train.size``.
+
+        neural-tangents' ``gradient_descent_mse_ensemble`` trains on the loss
+        ``sum (f - y)^2 / (2 y_train.size)`` with learning rate 1 by default, so its
+        kernel flow is ``exp(-t K / y_train.size)``; the weighted size is
+        ``sum(sample_weight) * n_targets``.
+        """
+        if self.t is None:
+            return None
+        size = (n_samples if sample_weight is None else float(sample_weight.sum())) * (
+            n_targets
+        )
+        return float(self.t) / size
+
+    def _fit(self, X, Y, groups, sample_weight=None):
         if self.architecture == "precomputed":
             _solvers.check_symmetric(X, name="X")
+        elif self.architecture == "fc":
+            _diagnostics.check_input_scale(X)
         rng = check_random_state(self.random_state)
         self.n_train_ = X.shape[0]
         self.depth_ = (
             None if self.architecture == "precomputed" else self._resolve_depth(X)
         )
+        _diagnostics.check_depth(
+            self.depth_, depth_param=self.depth, depth_factor=self.depth_factor
+        )
         self.ntk_ = self._resolve_kernel(X)
         K_tilde = self._sparsified_kernel(X, groups, rng)
-        self.target_mean_ = Y.mean(axis=0)
-        self._targets = Y - self.target_mean_
+        _diagnostics.check_zero_kernel(K_tilde)
+        self.target_mean_ = np.average(Y, axis=0, weights=sample_weight)
+        lam = ridge(K_tilde, self.diag_reg, sample_weight)
+        K_sys, Y_sys, col_scale = weighted_system(
+            K_tilde, Y - self.target_mean_, sample_weight, lam
+        )
+        self._targets = Y_sys
+        self._col_scale = col_scale
+        # Diagnostics before solving: a solver error must not hide the cause.
+        info = _solvers.spectrum(K_sys)
+        self.condition_number_ = info["condition_number"]
+        self.offdiagonal_ratio_ = self._offdiagonal_ratio(
+            X, K_tilde, rng, sample_weight
+        )
+        if self.n_train_ >= 2:
+            if isinstance(self, RegressorMixin):
+                _diagnostics.warn_diagonal(self.offdiagonal_ratio_, depth=self.depth_)
+            _diagnostics.warn_indefinite(
+                info,
+                K_sys,
+                sparsity=self.sparsity,
+                depth=self.depth_,
+                mean_diag=ridge(K_sys, 1.0) - lam,
+            )
         self.solver_ = self._resolve_solver(X.shape[0])
         k_thresh = (
             float(np.median(self._kernel_diag(X)))
             if self.ntk_ is None or not hasattr(self.ntk_, "clip_threshold")
             else self.ntk_.clip_threshold(X)
         )
-        self.solver_.fit(K_tilde, self._targets, k_thresh=k_thresh)
-        self.kernel_ = K_tilde
-        self.dual_coef_ = self.solver_.dual_coef_
+        if col_scale is not None:  # query rows are scaled by sqrt(w): clip no earlier
+            k_thresh *= float(col_scale.max())
+        fit_params = {"k_thresh": k_thresh}
+        time = self._solver_time(sample_weight, X.shape[0], Y.shape[1])
+        if time is not None:
+            fit_params["t"] = time
+        self.solver_.fit(K_sys, Y_sys, **fit_params)
+        self.kernel_ = K_sys
+        coef = self.solver_.dual_coef_
+        self.dual_coef_ = coef if col_scale is None else coef * col_scale[:, None]
         self.X_fit_ = X
-        self.sparsity_ = max_row_nonzeros(K_tilde)
-        self.condition_number_ = _solvers.spectrum(K_tilde)["condition_number"]
+        self.sparsity_ = max_row_nonzeros(K_sys)
         self.k_thresh_ = k_thresh
         self._resources = None
         return self
+
+    def _offdiagonal_ratio(self, X, K_tilde, rng, sample_weight):
+        """``offdiagonal_ratio_``: how far from diagonal the kernel is (see Attributes).
+
+        A dense kernel uses every entry. The sparse paths probe ``PROBE_ROWS``
+        training rows (drawn after the pattern) against all training points: a test
+        point's decision is set by its nearest training points, and the pattern
+        keeps random ones. The CNN kernels, costly per entry, use the pattern's
+        entries.
+        """
+        n = X.shape[0]
+        if n < 2:
+            return float("nan")
+        if not sp.issparse(K_tilde):
+            rows, index = K_tilde, np.arange(n)
+            diag = np.diag(K_tilde) if self.ntk_ is not None else np.diag(X)
+            if self.ntk_ is None:
+                rows = X
+        elif isinstance(self.ntk_, (MyrtleNTK, StaxKernel)):
+            if K_tilde.nnz <= n:
+                return float("nan")
+            rows, index, diag = K_tilde, np.arange(n), self._kernel_diag(X)
+        else:
+            index = np.sort(
+                rng.choice(n, size=min(_diagnostics.PROBE_ROWS, n), replace=False)
+            )
+            diag = self._kernel_diag(X)
+            if self.ntk_ is None:  # precomputed
+                rows = np.asarray(X[index], dtype=np.float64)
+            else:
+                rows = np.asarray(self._kernel_block(X[index], X), dtype=np.float64)
+                rows[np.arange(index.size), index] = diag[index]
+        return _diagnostics.offdiagonal_ratio(rows, index, diag, sample_weight)
 
     @property
     def quantum_resources_(self):
@@ -351,6 +463,8 @@ class _BaseQuantumNTK(BaseEstimator):
             else:
                 K_probe = self._kernel_block(X[probe], X)
                 K_probe[np.arange(probe.size), probe] = self._kernel_diag(X[probe])
+            if self._col_scale is not None:
+                K_probe = K_probe * self._col_scale[None, :]
             self._resources = _solvers.estimate_quantum_resources(
                 self.solver_,
                 self.kernel_,
@@ -370,9 +484,12 @@ class _BaseQuantumNTK(BaseEstimator):
         out = []
         for start in range(0, X.shape[0], step):
             chunk = X[start : start + step]
-            K_star = (
-                chunk if self.ntk_ is None else self._kernel_block(chunk, self.X_fit_)
-            )
+            if self.ntk_ is None:  # precomputed: columns of the kept training points
+                K_star = chunk if self.support_ is None else chunk[:, self.support_]
+            else:
+                K_star = self._kernel_block(chunk, self.X_fit_)
+            if self._col_scale is not None:
+                K_star = K_star * self._col_scale[None, :]
             out.append(self.solver_.decision_function(K_star))
         if not out:
             return np.empty((0, self.dual_coef_.shape[1]))
@@ -516,11 +633,13 @@ class QuantumNTKClassifier(ClassifierMixin, _BaseQuantumNTK):
     --------
     >>> from sklearn.datasets import load_iris
     >>> from sklearn.pipeline import make_pipeline
-    >>> from sklearn.preprocessing import Normalizer
+    >>> from sklearn.preprocessing import Normalizer, StandardScaler
     >>> from qntk_sklearn import QuantumNTKClassifier
     >>> X, y = load_iris(return_X_y=True)
     >>> clf = make_pipeline(
-    ...     Normalizer(), QuantumNTKClassifier(depth=32, random_state=0)
+    ...     StandardScaler(),
+    ...     Normalizer(),
+    ...     QuantumNTKClassifier(depth=32, random_state=0),
     ... )
     >>> clf.fit(X, y).score(X, y) > 0.9
     True
@@ -528,7 +647,7 @@ class QuantumNTKClassifier(ClassifierMixin, _BaseQuantumNTK):
     )
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the model on training data ``X`` and labels ``y``.
 
         Parameters
@@ -536,6 +655,9 @@ class QuantumNTKClassifier(ClassifierMixin, _BaseQuantumNTK):
         X : array-like of shape (n_samples, n_features)
             Training data, or the training Gram matrix for "precomputed".
         y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights (weighted least squares, see Notes); a sample of
+            weight 0 is left out.
 
         Returns
         -------
@@ -543,6 +665,7 @@ class QuantumNTKClassifier(ClassifierMixin, _BaseQuantumNTK):
         """
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
+        X, y, sample_weight = self._check_weights(X, y, sample_weight)
         binarizer = LabelBinarizer(neg_label=-1, pos_label=1)
         Y = binarizer.fit_transform(y).astype(np.float64)
         self.classes_ = binarizer.classes_
@@ -552,7 +675,9 @@ class QuantumNTKClassifier(ClassifierMixin, _BaseQuantumNTK):
                 f"1 class: {self.classes_[0]!r}."
             )
         groups = np.searchsorted(self.classes_, y)
-        return self._fit(X, Y, groups)
+        self._fit(X, Y, groups, sample_weight)
+        self.decision_scale_ = _diagnostics.decision_scale(self.offdiagonal_ratio_)
+        return self
 
     def decision_function(self, X):
         """Decision values ``k*^T K_tilde^-1 (y - mean(y))``.
@@ -567,7 +692,7 @@ class QuantumNTKClassifier(ClassifierMixin, _BaseQuantumNTK):
             One column per class for more than two classes; positive means the second
             class for two.
         """
-        scores = self._raw_decision(X)
+        scores = self._raw_decision(X) / self.decision_scale_
         return scores[:, 0] if scores.shape[1] == 1 else scores
 
     def predict(self, X):
@@ -626,7 +751,7 @@ class QuantumNTKRegressor(RegressorMixin, _BaseQuantumNTK):
     )
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the model on training data ``X`` and targets ``y``.
 
         Parameters
@@ -634,6 +759,10 @@ class QuantumNTKRegressor(RegressorMixin, _BaseQuantumNTK):
         X : array-like of shape (n_samples, n_features)
             Training data, or the training Gram matrix for "precomputed".
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights (weighted least squares, as
+            :class:`~sklearn.kernel_ridge.KernelRidge`); a sample of weight 0 is left
+            out.
 
         Returns
         -------
@@ -643,9 +772,10 @@ class QuantumNTKRegressor(RegressorMixin, _BaseQuantumNTK):
             self, X, y, dtype=np.float64, y_numeric=True, multi_output=True
         )
         y = np.asarray(y, dtype=np.float64)
+        X, y, sample_weight = self._check_weights(X, y, sample_weight)
         self._y_1d = y.ndim == 1
         Y = y[:, None] if y.ndim == 1 else y
-        return self._fit(X, Y, np.zeros(X.shape[0], dtype=np.intp))
+        return self._fit(X, Y, np.zeros(X.shape[0], dtype=np.intp), sample_weight)
 
     def predict(self, X):
         """Predicted targets ``mean(y) + k*^T K_tilde^-1 (y - mean(y))``.
