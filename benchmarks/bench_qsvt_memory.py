@@ -18,18 +18,19 @@ remedies, raised before any allocation); depth 1 with ``max_degree = 4e6`` (the
 polynomial built and applied: memory must stay bounded; full run only, ~2 minutes).
 
 Last measured 2026-11-26 on a 2-core Intel Xeon VM (24 GiB, no GPU), machine shared
-with other sessions (1-minute load ~2-4), full run::
+with other sessions (1-minute load 8 to 13: times are inflated), full run::
 
     depth  kappa    degree   budget  result      fit s  +fit MiB  traced MiB
-    2      8.84e3   184709   1e6     ok          2.9    ~25       ~9
-    1      1.00e5   3229703  1e6     ValueError  0.02   0         0.02
-    1      1.00e5   ...      4e6     ok          (see the JSON)
+    2      8.84e3   184709   1e6     ok          2.3    9         9.0
+    1      1.00e5   (3.2e6)  1e6     ValueError  0.005  2         1.5
+    1      1.00e5   2259443  4e6     ok          48.9   113       -
 
-Before the fix (same data, ``QuantumNTKClassifier(depth=..., sparsity="none",
-solver="qsvt")``, whole process): depth 2 peaked at 997 MiB resident (the sup-norm
-check's DCT on 64 (d + 1) = 1.2e7 points and the binomial tail arrays; 4.2 GB
-reported in issue 8 on another machine), depth 1 failed with
-``MemoryError: std::bad_alloc`` under an 8 GiB cap (24 GB and killed without one).
+Before the fix (commit 4facd01, the same children and caps, solver-level fit): depth
+2 took +655 MiB resident (traced 301 MiB: the sup-norm check's DCT on 64 (d + 1) =
+1.2e7 points and the binomial tail arrays; 4.2 GB in issue 8's whole-estimator run on
+another machine) in 5.4 s; depth 1 failed after 12.9 s with ``MemoryError:
+std::bad_alloc`` under the 8 GiB cap (traced 2.5 GB by then; 24 GB and killed
+without a cap).
 
 Run ``python benchmarks/bench_qsvt_memory.py`` (about 3 minutes) or ``--quick``
 (under a minute: the first two configurations).
