@@ -264,10 +264,10 @@ def test_regressor_interpolates_and_supports_multioutput():
     r = np.random.default_rng(0)
     X = r.normal(size=(50, 3))
     Y = np.c_[np.sin(X[:, 0]), X[:, 1] ** 2]
-    reg = QuantumNTKRegressor(depth=3, sparsity="none").fit(X, Y)
+    reg = QuantumNTKRegressor(depth=3, diag_reg=0.0).fit(X, Y)
     assert reg.predict(X).shape == (50, 2)
     np.testing.assert_allclose(reg.predict(X), Y, atol=1e-6)
-    reg1 = QuantumNTKRegressor(depth=3, sparsity="none").fit(X, Y[:, 0])
+    reg1 = QuantumNTKRegressor(depth=3, diag_reg=0.0).fit(X, Y[:, 0])
     assert reg1.predict(X).shape == (50,)
     # Far from the data the centred predictor falls back to the training mean.
     far = QuantumNTKRegressor(depth=60, sparsity="diagonal").fit(X, Y[:, 0])

@@ -6,9 +6,9 @@ from ._conditioning import CollapsedSolutionWarning, describe_singularity, singu
 from ._evolution import (
     PSD_TOL,
     GradientFlowPolynomial,
-    expm_chebyshev,
     gradient_flow_dense,
     gradient_flow_polynomial,
+    lanczos_gradient_flow,
 )
 from ._pennylane import AngleAccuracyWarning, PaddingWarning, PennyLaneSolver
 from ._polynomial import (
@@ -29,9 +29,9 @@ __all__ = [
     "GradientFlowPolynomial",
     "PSD_TOL",
     "describe_singularity",
-    "expm_chebyshev",
     "gradient_flow_dense",
     "gradient_flow_polynomial",
+    "lanczos_gradient_flow",
     "singular_rows",
     "ExactSolver",
     "IterativeSolver",

@@ -18,7 +18,7 @@ from ._evolution import (
     check_time,
     check_time_system,
     gradient_flow_dense,
-    residual_targets,
+    lanczos_gradient_flow,
 )
 from ._spectrum import is_positive_definite
 
@@ -27,12 +27,31 @@ class SingularSystemWarning(UserWarning):
     """The kernel system is singular; a minimum-norm least-squares solution is used."""
 
 
-def _time_targets(K, Y, t, solver):
-    """``Y - exp(-t K) Y`` for finite ``t`` (``K`` checked positive semi-definite)."""
-    if t is None:
-        return Y
-    lower, upper = check_time_system(K, t, solver=solver)
-    return residual_targets(K, Y, t, lower, upper)
+def _fit_time_krylov(solver, K, Y, t, name):
+    """Finite ``t`` by the Lanczos approximation of ``phi_t(K) Y`` (sparse ``K``)."""
+    check_time_system(K, t, solver=name)
+    coef, iterations, converged = lanczos_gradient_flow(K, Y, t)
+    if not converged:
+        warnings.warn(
+            f"{name}: the Lanczos approximation of K^-1 (I - exp(-t K)) Y did not "
+            "reach its tolerance in min(n, 1000) iterations; use a smaller `t` or "
+            "`diag_reg` > 0.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    nnz = int(K.nnz) if sp.issparse(K) else int(K.shape[0]) ** 2
+    n = K.shape[0]
+    solver.dual_coef_ = coef
+    solver.method_ = "lanczos"
+    solver.n_iter_ = iterations
+    solver.classical_cost_ = {
+        "method": "lanczos",
+        "iterations": iterations,
+        "nnz": nnz,
+        "flops": float(sum((2 * nnz + 8 * n * m) * m for m in iterations)),
+    }
+    check_solution(K, Y, coef, solver=name)
+    return solver
 
 
 class ExactSolver(BaseLinearSolver):
@@ -46,10 +65,10 @@ class ExactSolver(BaseLinearSolver):
     Attributes
     ----------
     dual_coef_ : ndarray of shape (n_samples, n_targets)
-    method_ : {"cholesky", "ldl", "splu", "eigh", "lstsq", "minres"}
-        "eigh" for a finite training time ``t`` on a dense matrix (sparse ones
-        solve ``K A = Y - exp(-t K) Y``, see
-        :func:`~qntk_sklearn.solvers._evolution.expm_chebyshev`); the last two for
+    method_ : {"cholesky", "ldl", "splu", "eigh", "lanczos", "lstsq", "minres"}
+        "eigh" for a finite training time ``t`` on a dense matrix, "lanczos" on a
+        sparse one (:func:`~qntk_sklearn.solvers.lanczos_gradient_flow`, never
+        densified); the last two for
         numerically singular systems (with a :class:`SingularSystemWarning` naming
         the duplicate rows): a factorisation's solution would be dominated by the
         null space, the minimum-norm one is not.
@@ -82,7 +101,9 @@ class ExactSolver(BaseLinearSolver):
             }
             check_solution(K, Y, self.dual_coef_, solver="ExactSolver")
             return self
-        R = _time_targets(K, Y, t, "ExactSolver")
+        if t is not None:  # sparse: the Krylov approximation of the matrix function
+            return _fit_time_krylov(self, K, Y, t, "ExactSolver")
+        R = Y
         if sp.issparse(K):
             try:
                 lu = spla.splu(K.tocsc())
@@ -148,7 +169,10 @@ class ExactSolver(BaseLinearSolver):
             self.method_ = "minres"
             self.classical_cost_ = iterative.classical_cost_
         else:
-            self.dual_coef_ = la.lstsq(K, Y, check_finite=False)[0]
+            # Truncated at 10 n eps (relative): the amplification of the result
+            # stays below the collapse threshold 1 / (n eps) of check_solution.
+            cond = 10 * n * np.finfo(np.float64).eps
+            self.dual_coef_ = la.lstsq(K, Y, cond=cond, check_finite=False)[0]
             self.method_ = "lstsq"
             self.classical_cost_ = {
                 "method": "lstsq",
@@ -166,6 +190,9 @@ class IterativeSolver(BaseLinearSolver):
     fails; MINRES only needs symmetry. Only matrix-vector products with ``K`` are used,
     so a sparse ``K`` is never densified.
 
+    A finite training time ``t`` (see :meth:`BaseLinearSolver.fit`) uses the Lanczos
+    approximation of ``K^-1 (I - exp(-t K)) Y`` instead (``method_`` "lanczos").
+
     Parameters
     ----------
     method : {"auto", "cg", "minres"}, default="auto"
@@ -179,7 +206,7 @@ class IterativeSolver(BaseLinearSolver):
     Attributes
     ----------
     dual_coef_ : ndarray of shape (n_samples, n_targets)
-    method_ : {"cg", "minres"}
+    method_ : {"cg", "minres", "lanczos"}
     n_iter_ : list of int
         Iterations per right-hand side.
     classical_cost_ : dict
@@ -209,7 +236,8 @@ class IterativeSolver(BaseLinearSolver):
         self._validate_params()
         K, Y = check_system(K, Y)
         self.time_ = t = check_time(t)
-        Y = _time_targets(K, Y, t, "IterativeSolver")
+        if t is not None:
+            return _fit_time_krylov(self, K, Y, t, "IterativeSolver")
         n = K.shape[0]
         method = self.method
         if method == "auto":

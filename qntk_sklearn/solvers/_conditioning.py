@@ -124,8 +124,9 @@ def describe_singularity(K):
 #: What to do about a numerically singular kernel system (shared by the messages).
 REMEDY = (
     "Remove duplicate training rows, or set `diag_reg` > 0 on the estimator (a "
-    "ridge, e.g. 1e-6) or a finite training time `t`; with depth='auto', duplicates "
-    "also made the depth large (their separation is 0): give a smaller `depth`."
+    "ridge relative to the kernel's scale, e.g. 1e-6); with depth='auto', "
+    "duplicates also made the depth large (their separation is 0): give a smaller "
+    "`depth`."
 )
 
 

@@ -13,9 +13,9 @@ less than ``1 / t``. This module computes ``phi_t(K) Y`` three ways:
 
 * :func:`gradient_flow_dense`: an eigendecomposition (dense ``K``), neural-tangents'
   computation;
-* :func:`expm_chebyshev`: ``exp(-t K) Y`` by its Chebyshev series (modified Bessel
-  coefficients) with sparse products only, followed by the solver's own solve of
-  ``K A = Y - exp(-t K) Y`` (sparse ``K``, never densified);
+* :func:`lanczos_gradient_flow`: the Krylov (Lanczos) approximation of the matrix
+  function, with products ``K @ v`` only (sparse ``K``, never densified; also the
+  iterative solver's route);
 * :func:`gradient_flow_polynomial`: the bounded polynomial a QSVT circuit would apply
   (the emulated quantum solver).
 
@@ -32,7 +32,6 @@ from numbers import Real
 import numpy as np
 import numpy.polynomial.chebyshev as cheb
 import scipy.linalg as la
-import scipy.sparse as sp
 from scipy import special
 
 from ._polynomial import MAX_DEGREE, chebyshev_apply, chebyshev_sup_bound
@@ -41,10 +40,6 @@ from ._spectrum import gershgorin_bounds, spectrum
 #: Eigenvalues down to ``-PSD_TOL * max|lambda|`` count as rounding of a positive
 #: semi-definite matrix (finite ``t`` refuses anything more negative).
 PSD_TOL = 1e-8
-
-#: ``exp(-x)`` below float64's resolution relative to 1: for ``t lambda_min`` above
-#: it the flow has converged to machine precision and ``t = inf`` is used.
-_CONVERGED = 40.0
 
 
 def check_time(t, name="t"):
@@ -101,24 +96,39 @@ def check_time_system(K, t, *, solver):
     return max(lower, lam_low), upper
 
 
-def phi(lam, t):
-    """``phi_t(lambda) = (1 - exp(-t lambda)) / lambda`` (``t`` at ``lambda = 0``).
+def phi(lam, t, floor=0.0):
+    """``phi_t(lambda) = (1 - exp(-t lambda)) / lambda``, ``t`` at ``lambda <= floor``.
+
+    Eigenvalues at or below ``floor`` (rounding level, see :func:`rounding_floor`;
+    negative ones included) are numerically zero: their value is the limit ``t``.
+    Evaluating ``phi_t`` at a rounding error instead would be meaningless once
+    ``t * floor`` is large (deep kernels reach 1e26), and for a negative rounding
+    error it overflows.
 
     >>> float(phi(0.0, 3.0)), round(float(phi(1.0, 2.0)), 6)
     (3.0, 0.864665)
+    >>> float(phi(-1e-9, 3.0, floor=1e-8))
+    3.0
     """
     lam = np.asarray(lam, dtype=np.float64)
-    safe = np.where(lam != 0, lam, 1.0)
-    return np.where(lam != 0, -np.expm1(-t * lam) / safe, t)
+    zero = lam <= floor
+    safe = np.where(zero, 1.0, lam)
+    return np.where(zero, t, -np.expm1(-t * safe) / safe)
+
+
+def rounding_floor(max_abs, n):
+    """``n eps max|lambda|``: eigenvalue magnitudes below it are rounding noise."""
+    return max(int(n), 1) * np.finfo(np.float64).eps * float(max_abs)
 
 
 def gradient_flow_dense(K, Y, t, *, solver="ExactSolver"):
     """``phi_t(K) Y`` through the eigendecomposition of dense symmetric ``K``.
 
     The computation of neural-tangents' ``gradient_descent_mse_ensemble``, except
-    that eigenvalues within rounding of zero (down to ``-PSD_TOL max|lambda|``) use
-    the limit ``phi_t(0) = t`` where neural-tangents zeroes the negative ones; any
-    more negative eigenvalue is an error (:func:`check_time_system`).
+    that eigenvalues within rounding of zero (below ``n eps max|lambda|``, and
+    negative ones down to ``-PSD_TOL max|lambda|``) use the limit ``phi_t(0) = t``
+    where neural-tangents zeroes the negative ones; any more negative eigenvalue is
+    an error (:func:`check_time_system`).
 
     Examples
     --------
@@ -133,81 +143,95 @@ def gradient_flow_dense(K, Y, t, *, solver="ExactSolver"):
     max_abs = float(np.abs(w).max()) if w.size else 0.0
     if w.size and w[0] < -PSD_TOL * max_abs:
         check_time_system(K, t, solver=solver)  # raises with the full message
-    return V @ (phi(w, t).reshape(-1, *([1] * (Y.ndim - 1))) * (V.T @ Y))
+    values = phi(w, t, rounding_floor(max_abs, w.size))
+    return V @ (values.reshape(-1, *([1] * (Y.ndim - 1))) * (V.T @ Y))
 
 
-def _bessel_coefficients(z, tol):
-    """Chebyshev coefficients of ``exp(-z (1 + x))`` on [-1, 1], cut at ``tol``.
+def lanczos_gradient_flow(K, Y, t, *, tol=1e-12, max_iter=None):
+    """``phi_t(K) Y`` by the Lanczos method, with products ``K @ v`` only.
 
-    ``exp(-z x) = I_0(z) + 2 sum_k (-1)^k I_k(z) T_k(x)``; with the exponentially
-    scaled ``ive(k, z) = I_k(z) exp(-z)`` the coefficients of ``exp(-z (1 + x))`` are
-    ``ive(0, z)`` and ``2 (-1)^k ive(k, z)``, all at most 2, decaying like
-    ``exp(-k^2 / (2 z))``: about ``sqrt(2 z ln(1 / tol))`` terms.
-    """
-    k_max = int(math.ceil(math.sqrt(2.0 * max(z, 1.0) * math.log(1.0 / tol)) + 20))
-    k_max = max(k_max, int(math.ceil(2 * z)) if z < 10 else 0)
-    while True:
-        k = np.arange(k_max + 1)
-        c = special.ive(k, z)
-        c[1:] *= 2.0
-        c[1::2] *= -1.0
-        tail = np.cumsum(np.abs(c)[::-1])[::-1]
-        if tail[-1] <= tol:
-            cut = int(np.argmax(tail <= tol))
-            return c[: max(cut, 1)]
-        k_max *= 2
+    For each column ``y``: an orthonormal basis ``Q_m`` of the Krylov space
+    ``span(y, K y, ..., K^{m-1} y)`` (full reorthogonalisation), the tridiagonal
+    ``T_m = Q_m^T K Q_m``, and the approximation ``||y|| Q_m phi_t(T_m) e_1``,
+    refined until it changes by less than ``tol`` (relative) over five steps. This
+    is the standard Krylov approximation of a matrix function (Saad 1992; Higham,
+    *Functions of Matrices*, ch. 13). Like conjugate gradients, and unlike a
+    polynomial fixed in advance, it adapts to the spectrum: an isolated eigenvalue
+    (0 for duplicate points, where ``phi_t = t``) or a large ``t * ||K||`` costs a
+    few iterations, not a degree of ``sqrt(t ||K||)``. Memory: ``m`` vectors of
+    length ``n``.
 
+    Parameters
+    ----------
+    K : {ndarray, sparse matrix} of shape (n, n)
+        Symmetric positive semi-definite.
+    Y : ndarray of shape (n,) or (n, n_targets)
+    t : float
+    tol : float, default=1e-12
+    max_iter : int or None, default=None
+        Krylov dimension cap per column (None: ``min(n, 1000)``).
 
-def expm_chebyshev(K, Y, t, lower, upper, *, tol=1e-16, max_degree=MAX_DEGREE):
-    """``exp(-t K) Y`` for symmetric ``K`` with spectrum in ``[lower, upper]``.
-
-    The Chebyshev series of ``exp(-t x)`` on the interval has closed-form
-    coefficients (modified Bessel functions, :func:`scipy.special.ive`); it is applied
-    with Clenshaw's recurrence (:func:`chebyshev_apply`), one product with ``K`` per
-    degree, about ``sqrt(2 t (upper - lower) ln(1 / tol))`` of them, and never forms
-    a dense matrix from a sparse ``K``. Written by hand rather than with
-    :func:`scipy.sparse.linalg.expm_multiply`, whose cost grows linearly with
-    ``t ||K||`` (scaling and squaring) where this one grows with its square root.
-
-    The absolute error is at most ``tol * exp(-t lower) * ||Y||`` per column.
+    Returns
+    -------
+    coef : ndarray of the shape of ``Y``
+    iterations : list of int
+        Krylov dimension used per column.
+    converged : bool
 
     Examples
     --------
     >>> import numpy as np
-    >>> K = np.diag([0.5, 2.0])
-    >>> np.allclose(expm_chebyshev(K, np.ones(2), 3.0, 0.5, 2.0),
-    ...             np.exp(-3.0 * np.array([0.5, 2.0])))
-    True
+    >>> K = np.diag([1.0, 4.0, 0.0])
+    >>> coef, _, ok = lanczos_gradient_flow(K, np.ones(3), 0.5)
+    >>> np.round(coef, 6), ok
+    (array([0.393469, 0.216166, 0.5     ]), True)
     """
     Y = np.asarray(Y, dtype=np.float64)
-    mid, half = 0.5 * (upper + lower), 0.5 * (upper - lower)
-    if half <= 0:
-        return math.exp(-t * mid) * Y
-    z = t * half
-    coef = _bessel_coefficients(z, tol) * math.exp(-t * lower)
-    if coef.size - 1 > max_degree:
-        raise ValueError(
-            f"exp(-t K) at t * (spread of the spectrum) = {2 * z:.3g} needs a "
-            f"Chebyshev series of degree {coef.size - 1}, above {max_degree}; use a "
-            "smaller `t`, `diag_reg` > 0 (faster convergence) or t=None."
-        )
+    squeeze = Y.ndim == 1
+    Y2 = Y[:, None] if squeeze else Y
     n = K.shape[0]
-    if sp.issparse(K):
-        A = (K - mid * sp.identity(n, format="csr")) * (1.0 / half)
-    else:
-        A = (np.asarray(K) - mid * np.eye(n)) / half
-    return chebyshev_apply(coef, A, Y)
-
-
-def residual_targets(K, Y, t, lower, upper):
-    """``Y - exp(-t K) Y``, the right-hand side whose solve gives ``phi_t(K) Y``.
-
-    Returns ``Y`` itself (``t = inf`` to machine precision) when
-    ``t * lower >= 40``: then ``exp(-t K)`` is below ``4e-18``.
-    """
-    if lower > 0 and t * lower >= _CONVERGED:
-        return Y
-    return Y - expm_chebyshev(K, Y, t, lower, upper)
+    m_max = min(n, 1000) if max_iter is None else min(n, int(max_iter))
+    out = np.zeros_like(Y2)
+    iterations, converged = [], True
+    for j in range(Y2.shape[1]):
+        b = Y2[:, j]
+        beta0 = float(np.linalg.norm(b))
+        if beta0 == 0:
+            iterations.append(0)
+            continue
+        Q = np.empty((n, m_max))
+        Q[:, 0] = b / beta0
+        alphas, betas = [], []
+        coef_prev = None
+        done = False
+        for k in range(m_max):
+            w = np.asarray(K @ Q[:, k]).ravel()
+            alpha = float(Q[:, k] @ w)
+            # Two passes of classical Gram-Schmidt against the whole basis.
+            for _ in range(2):
+                w -= Q[:, : k + 1] @ (Q[:, : k + 1].T @ w)
+            beta = float(np.linalg.norm(w))
+            alphas.append(alpha)
+            size = k + 1
+            invariant = beta <= 1e-14 * max(abs(a) for a in alphas) or size == m_max
+            if size % 5 == 0 or invariant:
+                theta, U = la.eigh_tridiagonal(np.array(alphas), np.array(betas))
+                floor = rounding_floor(np.abs(theta).max(), n)
+                coef = beta0 * (U @ (phi(theta, t, floor) * U[0]))
+                if invariant or (
+                    coef_prev is not None
+                    and np.linalg.norm(coef - np.append(coef_prev, np.zeros(5)))
+                    <= tol * np.linalg.norm(coef)
+                ):
+                    out[:, j] = Q[:, :size] @ coef
+                    iterations.append(size)
+                    done = not (size == m_max and not invariant)
+                    break
+                coef_prev = coef
+            betas.append(beta)
+            Q[:, k + 1] = w / beta
+        converged &= done
+    return (out[:, 0] if squeeze else out), iterations, converged
 
 
 @dataclass(frozen=True, eq=False)

@@ -319,8 +319,8 @@ def degree_budget_message(kappa, epsilon, degree, max_degree, cause=""):
     if cause:
         remedy = (
             " Remove the duplicate training rows, or set `diag_reg` > 0 on the "
-            "estimator (a ridge, e.g. 1e-6) or a finite training time `t`, or solve "
-            "classically with solver='exact' or 'iterative'."
+            "estimator (a ridge, e.g. 1e-6), or solve classically with "
+            "solver='exact' or 'iterative'."
         )
     else:
         remedy = (
