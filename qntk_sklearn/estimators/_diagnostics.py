@@ -37,9 +37,9 @@ MAX_DEPTH = 5000
 DIAGONAL_RATIO = 1e-6
 
 #: Training rows probed against all training points to measure the off-diagonal
-#: ratio on the sparse paths of the fully connected kernel (``PROBE_ROWS * n``
-#: closed-form kernel entries, about the cost of the sparsity pattern itself).
-PROBE_ROWS = 16
+#: ratio on the sparse paths (``PROBE_ROWS * n`` kernel entries, about the cost of
+#: the sparsity pattern's ``n ln n`` for n ~ 3000).
+PROBE_ROWS = 8
 
 
 #: Classifier: off-diagonal ratio below which decision values are rescaled

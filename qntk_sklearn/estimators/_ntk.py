@@ -428,14 +428,20 @@ class _BaseQuantumNTK(BaseEstimator):
             if self.ntk_ is None:
                 rows = X
         elif isinstance(self.ntk_, (MyrtleNTK, StaxKernel)):
-            if K_tilde.nnz <= n:
-                return float("nan")
-            rows, index, diag = K_tilde, np.arange(n), self._kernel_diag(X)
+            if K_tilde.nnz <= n or self.sparsity == "threshold":
+                return float("nan")  # no off-diagonal entries, or a conditioned diag
+            rows, index, diag = K_tilde, np.arange(n), K_tilde.diagonal()
         else:
             index = np.sort(
                 rng.choice(n, size=min(_diagnostics.PROBE_ROWS, n), replace=False)
             )
-            diag = self._kernel_diag(X)
+            # The pattern's diagonal is the kernel's, except after "threshold"'s
+            # conditioning.
+            diag = (
+                K_tilde.diagonal()
+                if self.sparsity in ("random", "diagonal")
+                else self._kernel_diag(X)
+            )
             if self.ntk_ is None:  # precomputed
                 rows = np.asarray(X[index], dtype=np.float64)
             else:
@@ -604,7 +610,7 @@ _DOC_ATTRIBUTES = """
         How far from diagonal the kernel is: the median over training points
         (weighted by ``sample_weight``) of the largest kernel correlation
         ``|K_ij| / sqrt(K_ii K_jj)`` with another, distinct training point (all
-        pairs for a dense kernel; 16 probe rows against the whole training set on
+        pairs for a dense kernel; 8 probe rows against the whole training set on
         the sparse paths; the pattern's pairs for the CNN kernels). A test point's
         decision is of this order relative to a training point's: the regressor
         warns (``DiagonalKernelWarning``) below 1e-6, where its predictions equal
