@@ -1,8 +1,10 @@
-"""Linear-system solvers: classical, emulated quantum (QSVT) and PennyLane circuits."""
+"""Linear-system solvers: classical, emulated quantum (QSVT), PennyLane circuits, and
+the dequantized (classical sampling) baseline."""
 
 from ._base import SYMMETRY_TOL, BaseLinearSolver, check_symmetric, check_system
 from ._classical import ExactSolver, IterativeSolver, SingularSystemWarning
 from ._conditioning import CollapsedSolutionWarning, describe_singularity, singular_rows
+from ._dequantized import DequantizedSolver
 from ._evolution import (
     PSD_TOL,
     GradientFlowPolynomial,
@@ -10,6 +12,7 @@ from ._evolution import (
     gradient_flow_polynomial,
     lanczos_gradient_flow,
 )
+from ._gates import GateResources, estimate_gate_resources
 from ._pennylane import AngleAccuracyWarning, PaddingWarning, PennyLaneSolver
 from ._polynomial import (
     MAX_DEGREE,
@@ -20,6 +23,7 @@ from ._polynomial import (
     inverse_polynomial,
 )
 from ._qsvt import QSVTSolver, block_encoding_bounds, clip_kernel_rows
+from ._readout import post_selection_counts
 from ._resources import QuantumResources, estimate_quantum_resources
 from ._spectrum import gershgorin_bounds, is_positive_definite, spectrum
 
@@ -33,6 +37,7 @@ __all__ = [
     "gradient_flow_polynomial",
     "lanczos_gradient_flow",
     "singular_rows",
+    "DequantizedSolver",
     "ExactSolver",
     "IterativeSolver",
     "SingularSystemWarning",
@@ -43,6 +48,7 @@ __all__ = [
     "is_positive_definite",
     "spectrum",
     "AngleAccuracyWarning",
+    "GateResources",
     "InversePolynomial",
     "MAX_DEGREE",
     "PaddingWarning",
@@ -53,7 +59,9 @@ __all__ = [
     "chebyshev_apply",
     "chebyshev_sup_bound",
     "clip_kernel_rows",
+    "estimate_gate_resources",
     "estimate_quantum_resources",
     "inverse_degree_bound",
     "inverse_polynomial",
+    "post_selection_counts",
 ]
