@@ -231,7 +231,7 @@ def warn_diagonal(ratio, *, depth):
     )
 
 
-def warn_indefinite(info, K, *, sparsity, depth, mean_diag):
+def warn_indefinite(info, K, *, sparsity, depth, mean_diag, diag_reg=0.0):
     """:class:`IndefiniteKernelWarning` when the solved matrix ``K`` is indefinite.
 
     The cause named: duplicate training points (a random pattern keeps some of their
@@ -244,7 +244,7 @@ def warn_indefinite(info, K, *, sparsity, depth, mean_diag):
     sparsified = sparsity in ("random", "threshold")
     what = f"sparsified (sparsity={sparsity!r}) kernel" if sparsified else "kernel"
     where = f" at depth={depth}" if depth is not None else ""
-    need = -lam_min / mean_diag if mean_diag > 0 else float("nan")
+    need = diag_reg - lam_min / mean_diag if mean_diag > 0 else float("nan")
     duplicates = describe_singularity(K) if sparsified else ""
     if duplicates:
         cause = (

@@ -386,7 +386,8 @@ class _BaseQuantumNTK(BaseEstimator):
                 K_sys,
                 sparsity=self.sparsity,
                 depth=self.depth_,
-                mean_diag=ridge(K_sys, 1.0) - lam,
+                mean_diag=ridge(K_tilde, 1.0, sample_weight),
+                diag_reg=self.diag_reg,
             )
         self.solver_ = self._resolve_solver(X.shape[0])
         k_thresh = (

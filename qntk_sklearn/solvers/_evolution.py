@@ -82,14 +82,17 @@ def check_time_system(K, t, *, solver):
     info = spectrum(K)
     lam_min, max_abs = info["lambda_min"], info["max_abs"]
     if lam_min < -PSD_TOL * max_abs:
+        diag = K.diagonal() if hasattr(K, "diagonal") else np.diag(K)
+        mean_diag = float(np.mean(diag)) if np.size(diag) else 0.0
+        need = -lam_min / mean_diag if mean_diag > 0 else float("nan")
         raise ValueError(
             f"{solver}: a finite training time `t` needs a positive semi-definite "
             f"kernel, but this one is indefinite (lambda_min = {lam_min:.3g}, "
             f"max |lambda| = {max_abs:.3g}): gradient flow diverges along its "
             "negative eigenvalues. A shallow network's randomly sparsified kernel is "
             "indefinite: use a deeper network (`depth`), sparsity='none', or "
-            f"`diag_reg` >= {-lam_min / max(max_abs, 1e-300):.2g} relative to the "
-            "diagonal (a ridge that makes it positive definite); or t=None."
+            f"a ridge of more than {need:.2g} times mean(diag K) (`diag_reg` on the "
+            "estimator, added to its own) that makes it positive definite; or t=None."
         )
     # Ritz values lie inside the spectrum: step a little beyond the estimate.
     lam_low = min(lam_min, 0.0) - PSD_TOL * max_abs

@@ -492,9 +492,14 @@ _COMMON_ATTRIBUTES = """dual_coef_ : ndarray of shape (n_samples, n_targets)
     alpha_ : float
         Block-encoding normalisation used.
     kappa_ : float
-        Condition bound of ``K / alpha_`` the polynomial covers.
-    polynomial_ : InversePolynomial
-        The odd polynomial ``P(x) ≈ x_scale / x`` (see :func:`inverse_polynomial`).
+        Condition bound of ``K / alpha_`` the polynomial covers (for a finite
+        training time ``t``, the bound of ``K`` itself, inf if it is singular).
+    polynomial_ : InversePolynomial or GradientFlowPolynomial
+        The odd polynomial ``P(x) ≈ x_scale / x`` (see :func:`inverse_polynomial`);
+        for a finite ``t``, ``P(x) ≈ x_scale (1 - exp(-t alpha x)) / x`` (see
+        :func:`gradient_flow_polynomial`).
+    time_ : float or None
+        The training time ``t`` given to ``fit`` (None: infinite).
     degree_ : int
         Its degree: block-encoding queries of one QSVT circuit.
     spectral_bounds_ : dict
