@@ -51,6 +51,9 @@ _MAX_TABLES = 64
 _AT_CORRELATION_TABLE_MIN = 256
 
 _TABLES = collections.OrderedDict()
+#: Diagonal values by squared norm, per kernel; at most this many per kernel.
+_MAX_DIAGONALS = 1 << 16
+_DIAGONALS = {}
 
 
 def default_backend():
@@ -103,8 +106,12 @@ class Evaluator:
         sq_x = xp.einsum("ij,ij->i", Xd, Xd)
         sq_y = xp.einsum("ij,ij->i", Yd, Yd)
         dot = Xd @ Yd.T
-        K = self._from_stats(sq_x[:, None], sq_y[None, :], dot, X.shape[1])
         rows, cols = identical_pairs(X, Y)
+        identical = None
+        if rows.size:
+            identical = np.zeros(dot.shape, dtype=bool)
+            identical[rows, cols] = True
+        K = self._from_stats(sq_x[:, None], sq_y[None, :], dot, X.shape[1], identical)
         if rows.size:
             K[rows, cols] = self.diagonal(np.asarray(sq_x)[rows], X.shape[1])
         return K
@@ -120,20 +127,29 @@ class Evaluator:
         Yd = self._to_device(Y)
         sq_y = xp.einsum("ij,ij->i", Yd, Yd)
         dot = xp.einsum("ij,ij->i", Xd, Yd)
-        K = self._from_stats(xp.asarray(sq_x), sq_y, dot, X.shape[1])
+        K = self._from_stats(xp.asarray(sq_x), sq_y, dot, X.shape[1], same)
         if same.any():
             K[same] = self.diagonal(sq_x[same], X.shape[1])
         return K
 
     def diagonal(self, sq, d):
-        """``k(x, x)`` from the squared norms alone."""
+        """``k(x, x)`` from the squared norms alone (each distinct norm once)."""
         sq = np.asarray(sq, dtype=np.float64)
-        p = self.W2 * sq / d
-        one = np.ones_like(sq)
-        out = self._recursion(
-            equal_norm_kernel, p, one, np.zeros_like(sq), 2.0 * one, xp=np
+        unique, inverse = np.unique(sq, return_inverse=True)
+        cache = _DIAGONALS.setdefault(
+            (self.activation, self.get, self.depth, self.W2, self.b2, d), {}
         )
-        return self._finite(out)
+        values = np.array([cache.get(s, np.nan) for s in unique.tolist()])
+        missing = np.isnan(values)
+        if missing.any():
+            todo = unique[missing]
+            one = np.ones_like(todo)
+            values[missing] = self._recursion(
+                equal_norm_kernel, self.W2 * todo / d, one, 0.0 * one, 2.0 * one, xp=np
+            )
+            if len(cache) + todo.size <= _MAX_DIAGONALS:
+                cache.update(zip(todo.tolist(), values[missing].tolist(), strict=True))
+        return self._finite(values[inverse].reshape(sq.shape))
 
     def at_correlation(self, rho, sq, d):
         """The kernel at cosine ``rho`` between two inputs of squared norm ``sq``."""
@@ -157,8 +173,12 @@ class Evaluator:
         return self._finite(out)
 
     # --- paths --------------------------------------------------------------------
-    def _from_stats(self, sq_x, sq_y, dot, d):
-        """Entries from squared norms (broadcastable) and inner products."""
+    def _from_stats(self, sq_x, sq_y, dot, d, identical=None):
+        """Entries from squared norms (broadcastable) and inner products.
+
+        ``identical`` (boolean, the shape of ``dot``, or None) marks the entries the
+        caller replaces by the diagonal: they never ask for a table of their own.
+        """
         xp = self.xp
         W2, b2 = self.W2, self.b2
         if self.homogeneous:
@@ -171,8 +191,14 @@ class Evaluator:
         key_x, key_y = norm_grid(sq_x_host), norm_grid(sq_y_host)
         keys = np.unique(np.concatenate([key_x.ravel(), key_y.ravel()]))
         if keys.size == 1 and keys[0] > 0:  # the unit sphere: one table for all
-            rho = dot / xp.sqrt(sq_x * sq_y)
-            return self._finite(self._table(W2 * float(keys[0]) / d)(rho, xp))
+            table = self._table(W2 * float(keys[0]) / d)
+            if xp is not np:
+                return self._finite(table(dot / xp.sqrt(sq_x * sq_y), xp))
+            # In place: the cosines, then the kernel, in one buffer.
+            buffer = np.multiply(sq_x, sq_y, out=np.empty(dot.shape))
+            np.sqrt(buffer, out=buffer)
+            np.divide(dot, buffer, out=buffer)
+            return self._finite(table(buffer, np, out=buffer))
         key_x, key_y = np.broadcast_arrays(key_x, key_y)
         shape = np.broadcast_shapes(key_x.shape, dot.shape)
         key = np.minimum(key_x, key_y)
@@ -180,6 +206,8 @@ class Evaluator:
             np.abs(key_x - key_y) <= 2.0 ** (1 - _NORM_BITS) * np.maximum(key_x, key_y)
         )
         fast = np.broadcast_to(fast, shape)
+        if identical is not None:
+            fast = fast & ~identical
         fast_keys = np.unique(np.broadcast_to(key, shape)[fast]) if fast.any() else []
         if len(fast_keys) > _MAX_TABLES_PER_CALL:
             fast = np.zeros(shape, dtype=bool)
@@ -191,8 +219,8 @@ class Evaluator:
             out = self._recursion(general_kernel, q_x, q_y, c)
             return self._finite(out)
         # Mixed: recursion on the flattened other entries, tables on theirs.
-        out = np.empty(shape)
-        slow = ~fast
+        out = np.zeros(shape)
+        slow = ~fast if identical is None else ~fast & ~identical
         if slow.any():
             q_xf = np.broadcast_to(np.asarray(q_x), shape)[slow]
             q_yf = np.broadcast_to(np.asarray(q_y), shape)[slow]
@@ -247,8 +275,10 @@ class Evaluator:
             return self.xp.asarray(X, dtype=self.xp.float64)
 
     def _finite(self, out):
-        out = np.array(out, dtype=np.float64)  # a writable host copy
-        if not np.all(np.isfinite(out)):
+        out = np.asarray(out, dtype=np.float64)
+        if not out.flags.writeable:
+            out = out.copy()
+        if not np.isfinite(out).all():
             raise ValueError(
                 f"The kernel overflowed float64 at depth={self.depth} (the NTK grows "
                 "geometrically with depth); use a smaller `depth` or `W_std`."

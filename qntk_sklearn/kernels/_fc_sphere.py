@@ -128,35 +128,63 @@ class SphereTable:
         with np.errstate(over="ignore", invalid="ignore"):
             return self.kernel(rho, gap_plus, gap_minus)
 
-    def __call__(self, rho, xp=np):
+    def __call__(self, rho, xp=np, out=None):
         """``F(rho)`` for an array of cosines (clipped to [-1, 1]), any shape.
 
-        ``xp`` is numpy (host arrays in and out; XLA evaluates on the CPU) or
-        jax.numpy (device arrays in and out).
+        ``xp`` is numpy (host arrays in and out, evaluated by XLA on the CPU) or
+        jax.numpy (device arrays in and out). With numpy, ``out`` (a contiguous float64
+        array of the shape of ``rho``, which may be ``rho`` itself) receives the
+        values.
         """
         from ._base import x64
 
         with x64():
-            import jax.numpy as jnp
+            import jax
 
-            coefficients = jnp.asarray(self.coefficients)
-            ends = jnp.asarray(self.ends)
+            coefficients, ends = self._device_arrays()
             evaluate = _evaluator()
-            rho = xp.asarray(rho, dtype=xp.float64)
-            flat = rho.reshape(-1)
-            parts = []
-            for start in range(0, flat.shape[0], _BUCKETS[-1]):
+            if xp is not np:
+                return self._call_device(rho, coefficients, ends, evaluate)
+            rho = np.ascontiguousarray(rho, dtype=np.float64)
+            out = np.empty_like(rho) if out is None else out
+            flat, flat_out = rho.reshape(-1), out.reshape(-1)
+            for start in range(0, flat.size, _BUCKETS[-1]):
                 chunk = flat[start : start + _BUCKETS[-1]]
-                size = chunk.shape[0]
+                size = chunk.size
                 bucket = next(b for b in _BUCKETS if b >= size)
                 if bucket != size:
-                    chunk = xp.concatenate([chunk, xp.zeros(bucket - size)])
-                values = evaluate(coefficients, ends, jnp.asarray(chunk), self.odd)
-                parts.append(xp.asarray(values)[:size])
-            if not parts:
-                return xp.zeros(rho.shape)
-            out = parts[0] if len(parts) == 1 else xp.concatenate(parts)
-            return out.reshape(rho.shape)
+                    chunk = np.concatenate([chunk, np.zeros(bucket - size)])
+                values = evaluate(coefficients, ends, jax.device_put(chunk), self.odd)
+                flat_out[start : start + size] = np.asarray(values)[:size]
+            return out
+
+    def _device_arrays(self):
+        cached = getattr(self, "_on_device", None)
+        if cached is None:
+            import jax.numpy as jnp
+
+            cached = (jnp.asarray(self.coefficients), jnp.asarray(self.ends))
+            self._on_device = cached
+        return cached
+
+    def _call_device(self, rho, coefficients, ends, evaluate):
+        import jax.numpy as jnp
+
+        rho = jnp.asarray(rho, dtype=jnp.float64)
+        flat = rho.reshape(-1)
+        parts = []
+        for start in range(0, flat.shape[0], _BUCKETS[-1]):
+            chunk = flat[start : start + _BUCKETS[-1]]
+            size = chunk.shape[0]
+            bucket = next(b for b in _BUCKETS if b >= size)
+            if bucket != size:
+                chunk = jnp.concatenate([chunk, jnp.zeros(bucket - size)])
+            parts.append(evaluate(coefficients, ends, chunk, self.odd)[:size])
+        if not parts:
+            return jnp.zeros(rho.shape)
+        return (parts[0] if len(parts) == 1 else jnp.concatenate(parts)).reshape(
+            rho.shape
+        )
 
 
 @functools.cache
