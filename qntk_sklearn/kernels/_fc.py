@@ -99,9 +99,32 @@ class FullyConnectedNTK(NTKKernelBase):
     and ``E[erf'(u) erf'(v)] = (4/pi) / sqrt((1 + 2 q1)(1 + 2 q2) - 4 c12^2)``; for relu
     the arc-cosine kernels of degree 1 and 0. The kernel is a function of
     ``(|x|^2, |x'|^2, x . x')`` only, which is what lets :meth:`pairs` evaluate single
-    entries. Diagonal entries come from the norms: near ``x . x' = |x| |x'|`` a deep
-    kernel is so steep that the rounding of a matrix product would move it.
+    entries.
 
+    *Fast path.* Between two inputs of equal norm (the paper's unit sphere, after
+    ``Normalizer``) the kernel is a function of the cosine ``rho = x . x' / (|x||x'|)``
+    alone; for relu with ``b_std=0`` it is ``|x| |x'|`` times one for any norms. That
+    function is tabulated once per kernel and norm (piecewise polynomials in pieces
+    uniform in ``log2(1 - |rho|)``, where deep kernels are steep: 30-50 ms to build at
+    depth 500, a few ms at depth 100, shared by clones) and every entry then costs
+    O(1) whatever the depth. Squared norms count as equal when they agree to
+    ``2^-45`` relative (1 + a few ulp after ``Normalizer`` qualifies); other pairs run
+    the layer recursion. Accuracy, tested against a 50-digit reference for erf and
+    relu at depths 1 to 500 and ``rho`` in [-1, 1] down to one ulp from +-1: both
+    paths are within 2e-13 relative (1e-15 of the kernel's size where it crosses
+    zero), where the plain float64 recursion is 1e-6 off at depth 100 and a factor 2
+    off at depth 200 near ``rho = 1``. The recursion tracks the small gaps ``q - c``
+    (erf) and ``1 -+ rho`` (relu) instead of recovering them by subtraction.
+
+    *Identical rows.* A pair of bitwise-identical rows (``-0.0`` equal to ``0.0``) gets
+    exactly the diagonal value :meth:`diag`, computed from the norm, on every path
+    (blocks, :meth:`pairs`, ``k(X, Y)``, :meth:`at_correlation` at ``rho = 1``): from
+    a matrix product ``x . x`` differs from ``|x|^2`` in the last bits, which the
+    unstable fixed point of deep erf kernels amplifies to O(1).
+
+    *Backends.* On CPU the arithmetic is numpy (vectorised float64 transcendentals)
+    and the table lookups one fused XLA loop; when jax's default backend is a GPU or
+    TPU, everything runs there through jax. Float64 throughout.
     References
     ----------
     .. [1] A. Jacot, F. Gabriel, C. Hongler, "Neural tangent kernel: convergence and
