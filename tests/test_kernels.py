@@ -165,6 +165,27 @@ def x64_off():
     jax.config.update("jax_enable_x64", previous)
 
 
+@pytest.mark.parametrize("backend", ["numpy", "jax"])
+def test_blocks_in_float64_with_x64_globally_off(x64_off, backend, rng):
+    sphere = rng.normal(size=(30, 5))
+    sphere /= np.linalg.norm(sphere, axis=1, keepdims=True)
+    k = FullyConnectedNTK(depth=100)
+    k._backend = backend
+    for A in (sphere, sphere * np.linspace(1, 2, 30)[:, None]):  # table, recursion
+        K = k(A, A[:7] + 0.01)
+        assert K.dtype == np.float64
+        jax.config.update("jax_enable_x64", True)
+        on = FullyConnectedNTK(depth=100)
+        on._backend = "numpy"
+        expected = on(A, A[:7] + 0.01)
+        jax.config.update("jax_enable_x64", False)
+        # float32 anywhere would be ~1e-7 off or worse. XLA and BLAS round the inner
+        # products of the near-parallel pairs (x, x + 0.01) differently, which the
+        # depth-100 kernel amplifies to ~1e-12.
+        np.testing.assert_allclose(K, expected, rtol=1e-10)
+    assert not jax.config.jax_enable_x64
+
+
 def test_float64_with_x64_globally_off(x64_off):
     k = FullyConnectedNTK(depth=100)
     rho = np.linspace(-0.9, 0.999, 7)

@@ -13,7 +13,7 @@ import numbers
 
 import numpy as np
 
-from ._base import NTKKernelBase
+from ._base import NTKKernelBase, x64
 from ._fc_engine import Evaluator, default_backend
 
 _ACTIVATIONS = ("erf", "relu")
@@ -187,11 +187,15 @@ class FullyConnectedNTK(NTKKernelBase):
         backend = default_backend() if self._backend == "auto" else self._backend
         return Evaluator(self.activation, self.get, depth, W2, b2, backend)
 
+    # Every evaluation runs with jax in float64, whatever its global setting: on the
+    # jax backend every array operation, on numpy the table lookups.
     def _block(self, X, Y):
-        return self._evaluator().block(X, Y)
+        with x64():
+            return self._evaluator().block(X, Y)
 
     def _paired(self, X, Y):
-        return self._evaluator().paired(X, Y)
+        with x64():
+            return self._evaluator().paired(X, Y)
 
     def at_correlation(self, rho, sq_norm=1.0, n_features=1):
         """Kernel between two inputs of squared norm ``sq_norm`` with cosine ``rho``.
@@ -215,7 +219,10 @@ class FullyConnectedNTK(NTKKernelBase):
         >>> float(k.at_correlation(0.0, n_features=1)) < float(k.at_correlation(1.0))
         True
         """
-        return self._evaluator().at_correlation(rho, float(sq_norm), float(n_features))
+        with x64():
+            return self._evaluator().at_correlation(
+                rho, float(sq_norm), float(n_features)
+            )
 
     def clip_threshold(self, X):
         """The paper's ``k_thresh``: the kernel at cosine ``1 - 1e-5``.

@@ -15,16 +15,19 @@ Every entry is a function of ``(|x|^2, |x'|^2, x . x')``. Three paths compute it
 3. **Other entries** run the layer recursion of :mod:`._fc_recursion`.
 
 Which path an entry takes depends only on its two rows, never on the other rows of
-the call, its chunking or what was computed before (tables are deterministic), so a
-kernel matrix is the same bit for bit however it is split into blocks or jobs. One
+the call, its chunking or what was computed before (tables are deterministic), so
+splitting a matrix into blocks or jobs changes an entry only through the rounding of
+its inner product (BLAS rounds differently for different tile shapes). One
 exception: a call whose entries need more than ``_MAX_TABLES_PER_CALL`` different
 tables (data with many repeated, unnormalised norms) runs the recursion for all.
 
-Backends. On CPU the arithmetic is numpy (BLAS inner products, vectorised
-``arcsin``/``arctan2`` at 1-2 ns per element, where XLA's float64 ones are scalar libm
-calls at 9-17 ns) and the table lookup is one fused XLA loop (3-5 ns per entry, 10-40x
-faster than the same steps as numpy passes). When jax's default backend is not the CPU
-(a GPU or TPU), everything runs there through jax. Float64 throughout.
+Backends (measured by ``benchmarks/bench_kernel_throughput.py``, section
+"backends"). On CPU the arithmetic is numpy: BLAS inner products, and float64
+``arcsin``/``arctan2`` vectorised at 1-2 ns per element where XLA calls scalar libm at
+13-17 ns, so the recursion runs faster in numpy than under jax. The table lookup is
+one fused XLA loop, a few ns per entry, where the same steps as numpy array passes
+take 60-200 ns. When jax's default backend is not the CPU (a GPU or TPU), everything
+runs there through jax. Float64 throughout.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from __future__ import annotations
 import collections
 import functools
 import math
+import threading
 
 import numpy as np
 
@@ -51,6 +55,7 @@ _MAX_TABLES = 64
 _AT_CORRELATION_TABLE_MIN = 256
 
 _TABLES = collections.OrderedDict()
+_TABLES_LOCK = threading.Lock()
 #: Diagonal values by squared norm, per kernel; at most this many per kernel.
 _MAX_DIAGONALS = 1 << 16
 _DIAGONALS = {}
@@ -66,14 +71,16 @@ def default_backend():
 def sphere_table(activation, get, depth, W2, b2, p):
     """The (shared, cached) :class:`SphereTable` of these parameters."""
     key = (activation, get, depth, W2, b2, p)
-    table = _TABLES.get(key)
-    if table is None:
-        table = SphereTable(activation, get, depth, W2, b2, p)
+    with _TABLES_LOCK:
+        table = _TABLES.get(key)
+        if table is not None:
+            _TABLES.move_to_end(key)
+            return table
+    table = SphereTable(activation, get, depth, W2, b2, p)  # deterministic
+    with _TABLES_LOCK:
         _TABLES[key] = table
         while len(_TABLES) > _MAX_TABLES:
             _TABLES.popitem(last=False)
-    else:
-        _TABLES.move_to_end(key)
     return table
 
 

@@ -23,8 +23,8 @@ recursion's value there (the diagonal for ``rho = 1``).
 
 The nodes are evaluated by the accurate recursion of :mod:`._fc_recursion` at their
 exact gaps (never through a rounded ``rho``), in numpy; the table is evaluated by one
-fused XLA loop (about 3-5 ns per entry on CPU, measured against 60-200 ns for the
-same steps as numpy array passes), on whichever device jax uses.
+fused XLA loop (a few ns per entry on CPU, against 60-200 ns for the same steps as
+numpy array passes), on whichever device jax uses.
 """
 
 from __future__ import annotations
