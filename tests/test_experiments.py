@@ -1,9 +1,13 @@
 """The experiments' command line, on a tiny synthetic MNIST-format file (smoke mode)."""
 
 import csv
+import hashlib
 import importlib.util
 import json
 import math
+import re
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -121,6 +125,65 @@ def test_smoke_run_record(smoke_run):
         assert "skipped" in (out / "cnn_SKIPPED.txt").read_text()
 
 
+def test_run_record_holds_no_local_paths(smoke_run, synthetic_mnist):
+    # The smoke run was given absolute paths (pytest's tmp folders) and runs in an
+    # interpreter with an absolute path: none of them may reach run.json.
+    out, _ = smoke_run
+    text = (out / "run.json").read_text()
+    for local in (str(out), str(synthetic_mnist.parent), sys.executable):
+        assert local not in text, f"run.json records the local path {local!r}"
+    fc = json.loads(text)["experiments"]["fc"]
+    assert f"--out {out.name} " in fc["command"]
+    assert fc["command"].endswith("--mnist mnist.npz")
+    assert fc["python"] == Path(sys.executable).name
+    assert fc["mnist"] == {
+        "file": "mnist.npz",
+        "sha256": hashlib.sha256(synthetic_mnist.read_bytes()).hexdigest(),
+    }
+    assert set(fc["csv"] + fc["figures"]) <= {p.name for p in out.iterdir()}
+
+
+@pytest.mark.parametrize(
+    ("token", "recorded"),
+    [
+        ("/home/alice/data/mnist.npz", "mnist.npz"),
+        ("--mnist=/home/alice/data/mnist.npz", "--mnist=mnist.npz"),
+        ("/tmp/full/results/", "results"),
+        ("../shared/mnist.npz", "../shared/mnist.npz"),
+        ("--out", "--out"),
+        ("fc", "fc"),
+    ],
+)
+def test_command_line_paths_are_recorded_without_the_machine(token, recorded):
+    from qntk_sklearn.experiments._runner import _portable_argument
+
+    assert _portable_argument(token) == recorded
+
+
+def test_committed_run_record_holds_no_local_paths():
+    path = Path(__file__).resolve().parents[1] / "docs" / "results" / "run.json"
+    if not path.exists():  # pragma: no cover - a checkout without the results
+        pytest.skip("docs/results/run.json is not committed")
+
+    def strings(node):
+        if isinstance(node, dict):
+            for value in node.values():
+                yield from strings(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from strings(value)
+        elif isinstance(node, str):
+            yield node
+
+    local = [
+        text
+        for text in strings(json.loads(path.read_text()))
+        if any(token.lstrip("-=").startswith(("/", "~")) for token in text.split())
+        or re.search(r"=[/~]", text)
+    ]
+    assert not local, f"docs/results/run.json holds local paths: {local}"
+
+
 def test_append_keeps_other_sizes(smoke_run, synthetic_mnist):
     out, _ = smoke_run
     main(
@@ -174,6 +237,43 @@ def test_measurement_counts_paper_divides_by_the_batch_maximum():
     np.testing.assert_allclose(counts["postselection_rowmax"], [2.0, 1.0])
     # Rescaling never changes the normalised state, so the readout is the same.
     np.testing.assert_allclose(counts["readout"], [0.0, 1.0], atol=1e-12)
+
+
+def test_paper_post_selection_is_the_notebooks_formula_on_a_fixed_split():
+    """n/P the paper's way, against a line-by-line transcription of the notebook.
+
+    The authors' notebook (see PAPER.md, section 4) clips the test-by-train kernel
+    by k_thresh, divides the whole clipped matrix by its largest |entry|, then
+    computes P per row and reports the median of n / P. Fixed split: the first 32
+    eights and nines of scikit-learn's digits for training, the next 16 for testing,
+    the paper's FC network at depth 40.
+    """
+    from sklearn.datasets import load_digits
+
+    from qntk_sklearn import QuantumNTKClassifier
+
+    X, y = load_digits(return_X_y=True)
+    keep = np.isin(y, (8, 9))
+    X, y = X[keep], y[keep]
+    X = (X - X.mean()) / X.std()
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    X_train, y_train, X_test = X[:32], y[:32], X[32:48]
+    clf = QuantumNTKClassifier(depth=40, sparsity="random", random_state=0)
+    clf.fit(X_train, y_train)
+    K_test = np.asarray(clf.ntk_(X_test, X_train))
+    k_thresh = clf.k_thresh_
+    counts = measurement_counts(K_test, clf.dual_coef_[:, 0], k_thresh)
+
+    # The notebook's formula, transcribed without the package's helpers.
+    n = K_test.shape[1]
+    kstar = np.clip(K_test / k_thresh, -1, 1)
+    kstar = kstar / np.max(np.abs(kstar))
+    n_over_P = [n / sum(v * v for v in row) for row in kstar]
+    np.testing.assert_allclose(counts["postselection"], n_over_P, rtol=1e-12)
+    assert np.median(counts["postselection"]) == pytest.approx(np.median(n_over_P))
+    # Deep network: k_thresh alone makes the count astronomically larger.
+    assert np.median(counts["postselection_kthresh"]) > 1e5 * np.median(n_over_P)
+    assert np.all(counts["postselection_rowmax"] <= counts["postselection"])
 
 
 def test_summarize_standard_error_over_trials():
