@@ -856,3 +856,22 @@ def test_runs_on_the_accelerator(sphere):  # pragma: no cover - needs a device
     on_cpu = FullyConnectedNTK(depth=100)
     on_cpu._backend = "numpy"
     np.testing.assert_allclose(k(sphere), on_cpu(sphere), rtol=1e-12)
+
+
+@pytest.mark.parametrize("scale", [1e-160, 1e-200, 0.0])
+@pytest.mark.parametrize("params", [dict(depth=5), dict(depth=5, activation="relu")])
+def test_tiny_and_zero_inputs_are_quiet_and_finite(scale, params, sphere):
+    # |x|^2 |y|^2 underflows here: the cosines come from |x| |y| instead, with no
+    # division by zero and no NaN (the kernel of a zero input is 0 without bias).
+    import warnings
+
+    X = np.vstack([sphere[:5] * scale, sphere[5:8]])
+    k = FullyConnectedNTK(**params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        K = k(X)
+        rows, cols = np.triu_indices(len(X))
+        pairs = k.pairs(X, rows=rows, cols=cols)
+    assert np.all(np.isfinite(K))
+    np.testing.assert_allclose(pairs, K[rows, cols], rtol=1e-12, atol=1e-300)
+    assert np.all(np.abs(K[:5, :5]) <= 1e-300)

@@ -189,7 +189,7 @@ class Evaluator:
         xp = self.xp
         W2, b2 = self.W2, self.b2
         if self.homogeneous:
-            norm = xp.sqrt(sq_x * sq_y)
+            norm = _norm_product(xp, sq_x, sq_y)
             ok = norm > 0
             rho = xp.where(ok, dot / xp.where(ok, norm, 1.0), 0.0)
             out = (W2 / d) * norm * self._table(1.0)(rho, xp)
@@ -199,8 +199,9 @@ class Evaluator:
         keys = np.unique(np.concatenate([key_x.ravel(), key_y.ravel()]))
         if keys.size == 1 and keys[0] > 0:  # the unit sphere: one table for all
             table = self._table(W2 * float(keys[0]) / d)
-            if xp is not np:
-                return self._finite(table(dot / xp.sqrt(sq_x * sq_y), xp))
+            if xp is not np or not _product_is_safe(sq_x_host, sq_y_host):
+                rho = dot / _norm_product(xp, sq_x, sq_y)
+                return self._finite(table(rho, xp))
             # In place: the cosines, then the kernel, in one buffer.
             buffer = np.multiply(sq_x, sq_y, out=np.empty(dot.shape))
             np.sqrt(buffer, out=buffer)
@@ -236,7 +237,7 @@ class Evaluator:
             )
         key = np.broadcast_to(key, shape)
         dot_host = np.asarray(dot)
-        norm = np.sqrt(np.broadcast_to(sq_x_host * sq_y_host, shape))
+        norm = np.broadcast_to(_norm_product(np, sq_x_host, sq_y_host), shape)
         for value in fast_keys:
             where = fast & (key == value)
             rho = dot_host[where] / norm[where]
@@ -291,6 +292,24 @@ class Evaluator:
                 "geometrically with depth); use a smaller `depth` or `W_std`."
             )
         return out
+
+
+def _product_is_safe(sq_x, sq_y):
+    """Whether no ``sq_x * sq_y`` of two non-zero squared norms under- or overflows."""
+    positive_x, positive_y = sq_x[sq_x > 0], sq_y[sq_y > 0]
+    if positive_x.size == 0 or positive_y.size == 0:
+        return True
+    low = positive_x.min() * positive_y.min()
+    high = positive_x.max() * positive_y.max()
+    return low >= 1e-290 and high <= 1e290
+
+
+def _norm_product(xp, sq_x, sq_y):
+    """``|x| |y|`` as ``sqrt(|x|^2 |y|^2)`` (exactly ``s`` when both are ``s``), or as
+    ``|x| * |y|`` when the product of the squares would under- or overflow."""
+    if _product_is_safe(np.asarray(sq_x), np.asarray(sq_y)):
+        return xp.sqrt(sq_x * sq_y)
+    return xp.sqrt(sq_x) * xp.sqrt(sq_y)
 
 
 @functools.cache

@@ -82,9 +82,10 @@ def erf_equal_norms(xp, q0, gap0, c0, depth, W2, b2, get):
         a_q = xp.arctan2(2.0 * q, rq)
         root = xp.sqrt((1.0 + 2.0 * g) * (s + 2.0 * c))
         a_c = xp.arctan2(2.0 * c, root)
-        positive = c > 0
-        c_pos = xp.where(positive, c, 0.0)
-        denominator = xp.where(positive, 2.0 * q * root + 2.0 * c_pos * rq, 1.0)
+        c_pos = xp.where(c > 0, c, 0.0)
+        denominator = 2.0 * q * root + 2.0 * c_pos * rq
+        positive = (c > 0) & (denominator > 0)  # > 0 unless it underflows
+        denominator = xp.where(positive, denominator, 1.0)
         numerator = 4.0 * s * s * g * (q + c_pos) / denominator
         delta = xp.where(
             positive, xp.arctan2(numerator, rq * root + 4.0 * q * c_pos), a_q - a_c
@@ -215,8 +216,11 @@ def equal_norm_kernel(xp, activation, get, depth, W2, b2, p, rho, gap_plus, gap_
             value = erf_equal_norms(xp, q0, p * gap, xp.abs(c0), depth, W2, b2, get)
             return sign * value
         return erf_equal_norms(xp, q0, p * gap_plus, c0, depth, W2, b2, get)
-    gp = p * gap_plus / q0
-    gm = (p * gap_minus + 2.0 * b2) / q0
+    if b2 == 0.0:  # p / q0 = 1, also for a zero input (q0 = 0)
+        gp, gm = gap_plus, gap_minus
+    else:
+        gp = p * gap_plus / q0
+        gm = (p * gap_minus + 2.0 * b2) / q0
     return relu_layers(xp, q0, None, gp, gm, c0, depth, W2, b2, get)
 
 
