@@ -58,8 +58,8 @@ on the largest entries.
 
 Backends, ns per element: float64 arcsin 0.76 numpy / 19.1 XLA, arctan2 1.76 / 20.3;
 the erf recursion 13.8 numpy / 20.5 jax per entry-layer, relu (with bias) 25.4 / 23.5
-(a tie within the noise; numpy also avoids compiling per block shape); the table
-lookup 9.6 in one XLA loop / 86.8 as numpy passes.
+(jax ~10% faster there, but it compiles for ~1 s per new block shape, so numpy stays);
+the table lookup 9.6 in one XLA loop / 86.8 as numpy passes.
 """
 
 from __future__ import annotations
