@@ -13,15 +13,24 @@ When reporting a problem, include the output of :func:`show_versions`.
 from ._show_versions import show_versions
 from ._version import __version__
 from .estimators import (
+    MAX_DEPTH,
+    DiagonalKernelWarning,
+    IndefiniteKernelWarning,
     QuantumNTKClassifier,
     QuantumNTKRegressor,
     convergence_depth,
     separation,
 )
 from .kernels import FullyConnectedNTK
+from .solvers import CollapsedSolutionWarning, SingularSystemWarning
 
 __all__ = [
+    "CollapsedSolutionWarning",
+    "DiagonalKernelWarning",
     "FullyConnectedNTK",
+    "IndefiniteKernelWarning",
+    "MAX_DEPTH",
+    "SingularSystemWarning",
     "QuantumNTKClassifier",
     "QuantumNTKRegressor",
     "__version__",

@@ -315,3 +315,47 @@ def test_cnn_pool_restricts_a_fuller_run(smoke_run, synthetic_mnist, tmp_path):
     part = _rows(tmp_path / "cnn_runs.csv")
     keys = ["method", "accuracy", "kappa", "postselection", "readout"]
     assert [[r[k] for k in keys] for r in part] == [[r[k] for k in keys] for r in full]
+
+
+@pytest.mark.parametrize(
+    "flag, value, rule",
+    [
+        ("--trials", "0", "positive int"),
+        ("--trials", "-2", "positive int"),
+        ("--jobs", "0", "positive int"),
+        ("--first-trial", "-1", "non-negative int"),
+        ("--exact-max", "-1", "non-negative int"),
+    ],
+)
+def test_cli_refuses_non_positive_counts(tmp_path, capsys, flag, value, rule):
+    # --trials 0 used to run and write empty tables.
+    with pytest.raises(SystemExit):
+        main(["fc", "--smoke", flag, value, "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert f"argument {flag}: must be a {rule}; got {value!r}" in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_refuses_to_overwrite_results(smoke_run, synthetic_mnist, capsys):
+    out = smoke_run
+    before = (out / "depth.csv").read_bytes()
+    args = ["depth", "--smoke", "--out", str(out), "--mnist", str(synthetic_mnist)]
+    with pytest.raises(SystemExit):
+        main(args)
+    err = capsys.readouterr().err
+    assert "would overwrite" in err and "depth.csv" in err and "--overwrite" in err
+    # --append cannot merge the depth sweep: it does not make overwriting silent.
+    with pytest.raises(SystemExit):
+        main([*args, "--append"])
+    assert "depth.csv" in capsys.readouterr().err
+    assert (out / "depth.csv").read_bytes() == before
+    # Figures only: --replot never refuses.
+    assert main(["--replot", "--out", str(out)]) == 0
+
+
+def test_cli_overwrite_replaces_results(synthetic_mnist, tmp_path):
+    args = ["depth", "--smoke", "--out", str(tmp_path), "--mnist", str(synthetic_mnist)]
+    assert main(args) == 0
+    (tmp_path / "depth.csv").write_text("stale\n")
+    assert main([*args, "--overwrite"]) == 0
+    assert _rows(tmp_path / "depth.csv")  # rewritten with real rows

@@ -1,5 +1,10 @@
 """The estimators: scikit-learn classifier and regressor (the method end to end)."""
 
+from ._diagnostics import (
+    MAX_DEPTH,
+    DiagonalKernelWarning,
+    IndefiniteKernelWarning,
+)
 from ._ntk import (
     QuantumNTKClassifier,
     QuantumNTKRegressor,
@@ -8,6 +13,9 @@ from ._ntk import (
 )
 
 __all__ = [
+    "DiagonalKernelWarning",
+    "IndefiniteKernelWarning",
+    "MAX_DEPTH",
     "QuantumNTKClassifier",
     "QuantumNTKRegressor",
     "convergence_depth",

@@ -184,7 +184,7 @@ class NTKKernelBase(Kernel):
                     tile = self._block(X[i : i + side], X[j : j + side])
                     K[i : i + side, j : j + side] = tile
                     if j != i:
-                        K[j : j + side, i : i + side] = tile.T
+                        _mirror(K, tile, j, i)
                     progress.update(
                         tile.size if j != i else (tile.size + len(tile)) // 2
                     )
@@ -290,6 +290,15 @@ class NTKKernelBase(Kernel):
         )
 
     __hash__ = object.__hash__
+
+
+def _mirror(K, tile, i, j):
+    """``K[i:, j:][:m, :n] = tile.T``, 16 rows of ``tile`` at a time: a transposed copy
+    of a 1024 x 1024 tile takes ~5 ms in one go and ~0.6 ms in strips that stay in
+    cache, which matters next to a fast kernel."""
+    n, m = tile.shape
+    for r in range(0, n, 16):
+        K[i : i + m, j + r : j + min(r + 16, n)] = tile[r : r + 16].T
 
 
 def _params_equal(a, b):
