@@ -9,6 +9,7 @@ the prediction out by measurement. :class:`QuantumNTKClassifier` and
 """
 
 from .estimators import (
+    DuplicateSamplesWarning,
     QuantumNTKClassifier,
     QuantumNTKRegressor,
     convergence_depth,
@@ -19,6 +20,7 @@ from .kernels import FullyConnectedNTK
 __version__ = "0.1.0"
 
 __all__ = [
+    "DuplicateSamplesWarning",
     "FullyConnectedNTK",
     "QuantumNTKClassifier",
     "QuantumNTKRegressor",

@@ -15,5 +15,7 @@ from qntk_sklearn import QuantumNTKClassifier, QuantumNTKRegressor
     ]
 )
 @pytest.mark.filterwarnings("ignore::qntk_sklearn.solvers.SingularSystemWarning")
+# Some checks' data repeat rows (iris has duplicates); the warning is right there.
+@pytest.mark.filterwarnings("ignore::qntk_sklearn.DuplicateSamplesWarning")
 def test_sklearn_compatible(estimator, check):
     check(estimator)
