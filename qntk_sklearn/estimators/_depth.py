@@ -203,7 +203,9 @@ def _separation_info(X, *, n_jobs=None, verbose=0):
     tiles = [(i, j) for i in starts for j in starts if j >= i]
     # Large arrays are top-level task arguments, the same objects for every task,
     # so that a dask cluster receives them once.
-    tasks = [(X, norms, reps, U32, eps, tol, i, j) for i, j in tiles]
+    tasks = [
+        (X, norms, reps, U32, eps, tol, i, j, _TILE, _MAX_CANDIDATES) for i, j in tiles
+    ]
     sizes = [min(_TILE, m - i) * min(_TILE, m - j) for i, j in tiles]
     best, best_pair, top, coincident = -1.0, None, -1.0, []
     for _, (t_best, t_pair, t_top, t_coincident) in map_blocks(
@@ -239,7 +241,7 @@ def _separation_info(X, *, n_jobs=None, verbose=0):
     )
 
 
-def _tile_search(X, norms, reps, U32, eps, tol, i, j):
+def _tile_search(X, norms, reps, U32, eps, tol, i, j, tile, max_candidates):
     """Closest pairs of one tile of row pairs ``(i + a, j + b)`` with ``a < b``.
 
     Returns the largest float64 ``|cos|`` over the tile's pairs of distinct directions
@@ -247,7 +249,7 @@ def _tile_search(X, norms, reps, U32, eps, tol, i, j):
     of coincident directions (``1 - |cos| <= tol``), as an array of shape (k, 2).
     Indices count in ``reps``.
     """
-    C = U32[i : i + _TILE] @ U32[j : j + _TILE].T
+    C = U32[i : i + tile] @ U32[j : j + tile].T
     np.abs(C, out=C)
     if i == j:
         C[np.tri(C.shape[0], C.shape[1], dtype=bool)] = -1.0  # pairs a >= b
@@ -265,9 +267,9 @@ def _tile_search(X, norms, reps, U32, eps, tol, i, j):
         r_rows, r_cols = np.nonzero(C >= np.float32(max(top32 - 2.0 * eps, 0.0)))
     rows = np.concatenate([s_rows, r_rows])
     cols = np.concatenate([s_cols, r_cols])
-    if rows.size > _MAX_CANDIDATES:  # ties: redo the tile in float64
-        a = np.arange(i, min(i + _TILE, U32.shape[0]))
-        b = np.arange(j, min(j + _TILE, U32.shape[0]))
+    if rows.size > max_candidates:  # ties: redo the tile in float64
+        a = np.arange(i, min(i + tile, U32.shape[0]))
+        b = np.arange(j, min(j + tile, U32.shape[0]))
         C64 = np.abs(_unit(X, norms, reps[a]) @ _unit(X, norms, reps[b]).T)
         valid = ~np.tri(a.size, b.size, dtype=bool) if i == j else None
         rows, cols = (
