@@ -7,7 +7,8 @@
 # Uses the current python (or $PYTHON) with the "docs" extra installed:
 #   pip install -e ".[docs]"
 # Writes only inside docs/ (docs/_build, docs/auto_examples, docs/gen_modules and
-# docs/sg_execution_times.rst, all git-ignored); creates nothing global.
+# docs/sg_execution_times.rst, all git-ignored); creates nothing global. Then checks
+# that no page loads anything from the network (docs/check_offline.py).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,4 +27,6 @@ export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 export MKL_NUM_THREADS="${MKL_NUM_THREADS:-1}"
 
-exec "$python" -m sphinx -W --keep-going -b html "$here" "$here/_build/html" "$@"
+"$python" -m sphinx -W --keep-going -b html "$here" "$here/_build/html" "$@"
+# The site must work opened from disk without a network (no CDN scripts).
+"$python" "$here/check_offline.py" "$here/_build/html"

@@ -6,6 +6,12 @@ Build (from the repository root; warnings are errors, as in CI)::
 
 The build needs no network: intersphinx is off and nothing is downloaded. The gallery
 scripts in ``examples/`` are executed at build time by sphinx-gallery.
+
+The built site needs no network either: MathJax is copied into ``_static/mathjax`` by
+``sphinx-mathjax-offline`` instead of loaded from a CDN, and sphinx-gallery's
+execution-times page (which loads jQuery and DataTables from CDNs) is not written.
+``docs/check_offline.py``, run by ``docs/build.sh`` after the build, fails the build if
+a page loads anything from another host.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ DOCS = Path(__file__).resolve().parent
 # --- project ---
 project = "qntk-sklearn"
 author = "qntk-sklearn developers"
-copyright = "2025, qntk-sklearn developers"  # noqa: A001 - Sphinx's name
+copyright = "2026, qntk-sklearn developers"  # noqa: A001 - Sphinx's name
 release = qntk_sklearn.__version__
 version = ".".join(release.split(".")[:2])
 
@@ -33,10 +39,15 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # MathJax 3 shipped in a PyPI package and copied into the build (offline).
+    "sphinx-mathjax-offline",
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
 ]
+# Where sphinx-mathjax-offline puts MathJax (relative to _static); stated here too so
+# that a change of the extension's default cannot bring back the CDN silently.
+mathjax_path = "mathjax/tex-chtml.js"
 
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints"]
@@ -69,6 +80,8 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
     "min_reported_time": 0,
     "show_memory": False,
+    # The execution-times page loads jQuery and DataTables from CDNs: not written.
+    "write_computation_times": False,
     "plot_gallery": "True",
     # A failing example fails the build (the default); say so explicitly.
     "only_warn_on_example_error": False,
@@ -80,11 +93,17 @@ html_theme = "pydata_sphinx_theme"
 html_title = f"qntk-sklearn {release}"
 html_theme_options = {
     "navigation_depth": 2,
+    # Four header links, a "More" menu (changelog, citing) and the search icon fit on
+    # one line at laptop widths; the wide search field did not.
+    "header_links_before_dropdown": 4,
+    "navbar_persistent": ["search-button"],
     "show_toc_level": 2,
     "secondary_sidebar_items": ["page-toc", "sourcelink"],
 }
 html_show_sourcelink = True
 html_context = {"default_mode": "light"}
+html_static_path = ["_static"]
+html_css_files = ["qntk.css"]
 
 # --- hooks ---
 RESULTS_PAGE = DOCS / "results" / "index.rst"

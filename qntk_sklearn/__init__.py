@@ -6,8 +6,12 @@ O(log n) nonzeros per row (:mod:`qntk_sklearn.sparsify`), invert it with a class
 (simulated) quantum linear-systems algorithm (:mod:`qntk_sklearn.solvers`), and read
 the prediction out by measurement. :class:`QuantumNTKClassifier` and
 :class:`QuantumNTKRegressor` put the whole method behind the scikit-learn API.
+
+When reporting a problem, include the output of :func:`show_versions`.
 """
 
+from ._show_versions import show_versions
+from ._version import __version__
 from .estimators import (
     DuplicateSamplesWarning,
     QuantumNTKClassifier,
@@ -17,8 +21,6 @@ from .estimators import (
 )
 from .kernels import FullyConnectedNTK
 
-__version__ = "0.1.0"
-
 __all__ = [
     "DuplicateSamplesWarning",
     "FullyConnectedNTK",
@@ -27,4 +29,5 @@ __all__ = [
     "__version__",
     "convergence_depth",
     "separation",
+    "show_versions",
 ]

@@ -1,6 +1,8 @@
 """Local MNIST loading (IDX raw and gzipped, npz), preprocessing and balanced splits."""
 
 import gzip
+import io
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -120,6 +122,154 @@ def test_read_idx_errors(tmp_path):
     (tmp_path / "badgz").write_bytes(b"\x1f\x8b" + bytes(10))
     with pytest.raises(ValueError, match="gzipped"):
         read_idx(tmp_path / "badgz")
+
+
+def _idx_header(shape, code=0x08):
+    return bytes([0, 0, code, len(shape)]) + b"".join(
+        int(s).to_bytes(4, "big") for s in shape
+    )
+
+
+def test_read_idx_size_error_counts_bytes_without_overflow(tmp_path):
+    # 2**31 * 2**31 * 4 = 2**64 entries: a numpy int64 product wraps around to 0.
+    shape = (2**31, 2**31, 4)
+    (tmp_path / "huge").write_bytes(_idx_header(shape) + bytes(6))
+    declared = 16 + 2**64
+    with pytest.raises(ValueError, match=rf"\({declared} bytes in all\)"):
+        read_idx(tmp_path / "huge")
+    # The truncation message states both byte counts exactly.
+    (tmp_path / "short").write_bytes(_idx_header((2, 3)) + bytes(5))
+    with pytest.raises(ValueError, match=r"\(18 bytes in all\) but the file has 17"):
+        read_idx(tmp_path / "short")
+
+
+def test_read_idx_gzip_bomb_is_refused_before_inflating(tmp_path):
+    # A header declaring 2**32 bytes of uint8: refused from the header alone.
+    (tmp_path / "big.gz").write_bytes(
+        gzip.compress(_idx_header((2**16, 2**16)) + bytes(100))
+    )
+    with pytest.raises(ValueError, match=r"4294967308 bytes in all.*max_bytes"):
+        read_idx(tmp_path / "big.gz")
+    with pytest.raises(ValueError, match=r"max_bytes.*got 0"):
+        read_idx(tmp_path / "big.gz", max_bytes=0)
+    # A header declaring 4 bytes followed by 64 MB of zeros: only what the header
+    # declares is inflated (and one byte more, to see that the file is too long).
+    with gzip.open(tmp_path / "bomb.gz", "wb", compresslevel=1) as fh:
+        fh.write(_idx_header((4,)) + bytes(4))
+        for _ in range(64):
+            fh.write(bytes(1 << 20))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"bomb\.gz.*more data than its header"):
+            read_idx(tmp_path / "bomb.gz")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20, f"inflated {peak} bytes to reject a 12-byte IDX file"
+
+
+def test_read_idx_corrupt_gzip_names_the_file_and_the_fix(tmp_path):
+    good = gzip.compress(_idx_bytes(np.arange(100).reshape(10, 10)))
+    (tmp_path / "cut-idx1-ubyte.gz").write_bytes(good[: len(good) // 2])
+    with pytest.raises(ValueError, match=r"cut-idx1-ubyte\.gz.*download it again"):
+        read_idx(tmp_path / "cut-idx1-ubyte.gz")
+    flipped = bytearray(good)
+    flipped[-6] ^= 0xFF  # inside the CRC-32 trailer
+    (tmp_path / "crc-idx1-ubyte.gz").write_bytes(bytes(flipped))
+    with pytest.raises(ValueError, match=r"crc-idx1-ubyte\.gz.*download it again"):
+        read_idx(tmp_path / "crc-idx1-ubyte.gz")
+
+
+@pytest.fixture
+def npz_bytes(tmp_path, tiny_mnist):
+    np.savez_compressed(tmp_path / "source.npz", **tiny_mnist)
+    return (tmp_path / "source.npz").read_bytes()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["truncated", "empty", "crc"],
+)
+def test_corrupt_npz_names_the_file_and_the_fix(tmp_path, npz_bytes, damage):
+    if damage == "truncated":  # BadZipFile from numpy, before this was caught
+        data = npz_bytes[: len(npz_bytes) // 2]
+    elif damage == "empty":  # EOFError
+        data = b""
+    else:  # a flipped byte inside x_train's compressed data: BadZipFile (bad CRC)
+        flipped = bytearray(npz_bytes)
+        flipped[200] ^= 0xFF
+        data = bytes(flipped)
+    path = tmp_path / "mnist.npz"
+    path.write_bytes(data)
+    with pytest.raises(ValueError, match=r"mnist\.npz.*download it again"):
+        load_mnist(path)
+
+
+@pytest.fixture
+def open_files(monkeypatch):
+    """Every file object opened through ``open`` while the test runs."""
+    import builtins
+
+    opened, real_open = [], builtins.open
+
+    def recording_open(*args, **kwargs):
+        fh = real_open(*args, **kwargs)
+        opened.append(fh)
+        return fh
+
+    monkeypatch.setattr(builtins, "open", recording_open)
+    return opened
+
+
+@pytest.mark.parametrize("damage", ["none", "truncated", "crc", "missing_key"])
+def test_load_mnist_closes_its_files(tmp_path, npz_bytes, open_files, damage):
+    data = npz_bytes
+    if damage == "truncated":
+        data = npz_bytes[: len(npz_bytes) // 2]
+    elif damage == "crc":
+        flipped = bytearray(npz_bytes)
+        flipped[200] ^= 0xFF
+        data = bytes(flipped)
+    elif damage == "missing_key":
+        np.savez(tmp_path / "partial.npz", x_train=np.zeros((2, 28, 28)))
+        data = (tmp_path / "partial.npz").read_bytes()
+    path = tmp_path / "mnist.npz"
+    path.write_bytes(data)
+    del open_files[:]
+    try:
+        load_mnist(path)
+    except Exception:  # which error is the other tests' business; here: handles
+        assert damage != "none"
+    assert open_files, "load_mnist read no file through open()"
+    leaked = [fh.name for fh in open_files if not fh.closed]
+    assert not leaked, f"file handles left open: {leaked}"
+
+
+def test_npz_member_larger_than_max_bytes_is_refused(tmp_path, tiny_mnist):
+    np.savez(tmp_path / "mnist.npz", **tiny_mnist)
+    with pytest.raises(ValueError, match=r"mnist\.npz.*`max_bytes`=1000"):
+        load_mnist(tmp_path / "mnist.npz", max_bytes=1000)
+
+
+def test_npz_array_header_larger_than_its_member_is_refused(tmp_path, tiny_mnist):
+    # An .npy header declaring 2**40 x 28 x 28 bytes over 100 bytes of data: numpy
+    # would try to allocate the declared array (MemoryError) before reading.
+    import zipfile
+
+    path = tmp_path / "mnist.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        for key, array in tiny_mnist.items():
+            member = io.BytesIO()
+            if key == "x_test":
+                header = {"descr": "|u1", "fortran_order": False}
+                header["shape"] = (2**40, 28, 28)
+                np.lib.format.write_array_header_1_0(member, header)
+                member.write(bytes(100))
+            else:
+                np.save(member, array)
+            archive.writestr(f"{key}.npy", member.getvalue())
+    with pytest.raises(ValueError, match=r"x_test.*declares shape.*download it again"):
+        load_mnist(path)
 
 
 def test_read_idx_gzip_detected_by_content(tmp_path):

@@ -1,9 +1,13 @@
 """The experiments' command line, on a tiny synthetic MNIST-format file (smoke mode)."""
 
 import csv
+import hashlib
 import importlib.util
 import json
 import math
+import re
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -119,6 +123,65 @@ def test_smoke_run_record(smoke_run):
     if not has_nt:
         assert "neural-tangents" in record["experiments"]["cnn"]["skipped"]
         assert "skipped" in (out / "cnn_SKIPPED.txt").read_text()
+
+
+def test_run_record_holds_no_local_paths(smoke_run, synthetic_mnist):
+    # The smoke run was given absolute paths (pytest's tmp folders) and runs in an
+    # interpreter with an absolute path: none of them may reach run.json.
+    out, _ = smoke_run
+    text = (out / "run.json").read_text()
+    for local in (str(out), str(synthetic_mnist.parent), sys.executable):
+        assert local not in text, f"run.json records the local path {local!r}"
+    fc = json.loads(text)["experiments"]["fc"]
+    assert f"--out {out.name} " in fc["command"]
+    assert fc["command"].endswith("--mnist mnist.npz")
+    assert fc["python"] == Path(sys.executable).name
+    assert fc["mnist"] == {
+        "file": "mnist.npz",
+        "sha256": hashlib.sha256(synthetic_mnist.read_bytes()).hexdigest(),
+    }
+    assert set(fc["csv"] + fc["figures"]) <= {p.name for p in out.iterdir()}
+
+
+@pytest.mark.parametrize(
+    ("token", "recorded"),
+    [
+        ("/home/alice/data/mnist.npz", "mnist.npz"),
+        ("--mnist=/home/alice/data/mnist.npz", "--mnist=mnist.npz"),
+        ("/tmp/full/results/", "results"),
+        ("../shared/mnist.npz", "../shared/mnist.npz"),
+        ("--out", "--out"),
+        ("fc", "fc"),
+    ],
+)
+def test_command_line_paths_are_recorded_without_the_machine(token, recorded):
+    from qntk_sklearn.experiments._runner import _portable_argument
+
+    assert _portable_argument(token) == recorded
+
+
+def test_committed_run_record_holds_no_local_paths():
+    path = Path(__file__).resolve().parents[1] / "docs" / "results" / "run.json"
+    if not path.exists():  # pragma: no cover - a checkout without the results
+        pytest.skip("docs/results/run.json is not committed")
+
+    def strings(node):
+        if isinstance(node, dict):
+            for value in node.values():
+                yield from strings(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from strings(value)
+        elif isinstance(node, str):
+            yield node
+
+    local = [
+        text
+        for text in strings(json.loads(path.read_text()))
+        if any(token.lstrip("-=").startswith(("/", "~")) for token in text.split())
+        or re.search(r"=[/~]", text)
+    ]
+    assert not local, f"docs/results/run.json holds local paths: {local}"
 
 
 def test_append_keeps_other_sizes(smoke_run, synthetic_mnist):

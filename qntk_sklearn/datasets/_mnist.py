@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import math
 import os
+import zipfile
+import zlib
 from numbers import Integral
 
 import numpy as np
@@ -37,6 +40,13 @@ _WHERE_TO_GET = (
     "environment variable to the file or folder. qntk-sklearn never downloads data."
 )
 
+#: Largest uncompressed size :func:`read_idx` and :func:`load_mnist` accept by default
+#: (1 GiB; MNIST's largest file is 47 MB). A corrupt header or a decompression bomb
+#: cannot make them allocate more than this.
+MAX_BYTES = 1 << 30
+
+_REDOWNLOAD = "The file is truncated or corrupt: download it again. "
+
 # IDX type codes -> big-endian numpy dtypes.
 _IDX_DTYPES = {
     0x08: np.dtype(">u1"),
@@ -48,15 +58,74 @@ _IDX_DTYPES = {
 }
 
 
-def read_idx(path):
+def _check_max_bytes(max_bytes):
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, Integral):
+        raise TypeError(f"`max_bytes` must be an int; got {max_bytes!r}.")
+    if max_bytes < 1:
+        raise ValueError(f"`max_bytes` must be a positive int; got {max_bytes!r}.")
+
+
+def _read_idx_stream(fh, path, max_bytes, size_note):
+    """Header, shape and data of an IDX stream, reading at most ``max_bytes + 1``."""
+    head = fh.read(4)
+    if len(head) < 4 or head[0] != 0 or head[1] != 0:
+        raise ValueError(
+            f"{path!r} is not an IDX file: it must start with two zero bytes, a type "
+            f"code and a dimension count; got first bytes {head!r}."
+        )
+    code, ndim = head[2], head[3]
+    if code not in _IDX_DTYPES:
+        raise ValueError(
+            f"{path!r} is not an IDX file: type code must be one of "
+            f"{sorted(hex(c) for c in _IDX_DTYPES)}; got {hex(code)}."
+        )
+    dims = fh.read(4 * ndim)
+    header = 4 + 4 * ndim
+    if ndim == 0 or len(dims) < 4 * ndim:
+        raise ValueError(
+            f"{path!r} is not an IDX file: its header declares {ndim} dimensions but "
+            f"the {size_note}file has {4 + len(dims)} bytes."
+        )
+    shape = tuple(int.from_bytes(dims[4 * i : 4 * i + 4], "big") for i in range(ndim))
+    dtype = _IDX_DTYPES[code]
+    # Python ints: a numpy product of the dimensions overflows (2**31 * 2**31 * 4).
+    expected = header + dtype.itemsize * math.prod(shape)
+    if expected > max_bytes:
+        raise ValueError(
+            f"{path!r}: its header declares shape {shape} ({expected} bytes in all), "
+            f"more than `max_bytes`={max_bytes}. A corrupt header or a decompression "
+            "bomb; if the file is genuine, pass a larger `max_bytes`."
+        )
+    # One byte more than declared, to tell an exact file from a too-long one without
+    # inflating the rest of a bomb.
+    body = fh.read(expected - header + 1)
+    if len(body) > expected - header:
+        raise ValueError(
+            f"{path!r} holds more data than its header declares (shape {shape}, "
+            f"{expected} bytes in all). " + _REDOWNLOAD
+        )
+    if len(body) < expected - header:
+        raise ValueError(
+            f"{path!r} is truncated or corrupt: its header declares shape {shape} "
+            f"({expected} bytes in all) but the {size_note}file has "
+            f"{header + len(body)} bytes. Download it again."
+        )
+    return np.frombuffer(body, dtype=dtype).reshape(shape)
+
+
+def read_idx(path, *, max_bytes=MAX_BYTES):
     """Read one IDX file (LeCun's MNIST format), gzipped or not.
 
-    Compression is detected from the file's first bytes, not from its name.
+    Compression is detected from the file's first bytes, not from its name. A
+    gzipped file is inflated only as far as its header declares, so a corrupt header
+    or a decompression bomb raises an error instead of filling memory.
 
     Parameters
     ----------
     path : str or os.PathLike
         An IDX file, e.g. ``train-images-idx3-ubyte`` or ``t10k-labels-idx1-ubyte.gz``.
+    max_bytes : int, default=2**30
+        Largest uncompressed size accepted (header included).
 
     Returns
     -------
@@ -70,7 +139,8 @@ def read_idx(path):
         If ``path`` does not exist.
     ValueError
         If the file is not a valid IDX file (bad magic number, unknown type code, or a
-        size that does not match its header).
+        size that does not match its header), if it is a truncated or corrupt gzip
+        file, or if its header declares more than ``max_bytes``.
 
     Examples
     --------
@@ -78,51 +148,29 @@ def read_idx(path):
     >>> import numpy as np
     >>> header = bytes([0, 0, 0x08, 1]) + (3).to_bytes(4, "big")
     >>> path = os.path.join(tempfile.mkdtemp(), "labels-idx1-ubyte")
-    >>> _ = open(path, "wb").write(header + bytes([7, 8, 9]))
+    >>> with open(path, "wb") as fh:
+    ...     _ = fh.write(header + bytes([7, 8, 9]))
     >>> read_idx(path)
     array([7, 8, 9], dtype=uint8)
     """
     path = os.fspath(path)
+    _check_max_bytes(max_bytes)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"IDX file `path` does not exist: {path!r}.")
     with open(path, "rb") as fh:
-        raw = fh.read()
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise ValueError(
-                f"{path!r} looks gzipped but cannot be read: {exc}"
-            ) from exc
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-        raise ValueError(
-            f"{path!r} is not an IDX file: it must start with two zero bytes, a type "
-            f"code and a dimension count; got first bytes {raw[:4]!r}."
-        )
-    code, ndim = raw[2], raw[3]
-    if code not in _IDX_DTYPES:
-        raise ValueError(
-            f"{path!r} is not an IDX file: type code must be one of "
-            f"{sorted(hex(c) for c in _IDX_DTYPES)}; got {hex(code)}."
-        )
-    header = 4 + 4 * ndim
-    if ndim == 0 or len(raw) < header:
-        raise ValueError(
-            f"{path!r} is not an IDX file: its header declares {ndim} dimensions but "
-            f"the file has {len(raw)} bytes."
-        )
-    shape = tuple(
-        int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)
-    )
-    dtype = _IDX_DTYPES[code]
-    expected = header + dtype.itemsize * int(np.prod(shape))
-    if len(raw) != expected:
-        raise ValueError(
-            f"{path!r} is truncated or corrupt: its header declares shape {shape} "
-            f"({expected} bytes in all) but the file has {len(raw)} bytes."
-        )
-    data = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
-    return data.astype(dtype.newbyteorder("="))
+        gzipped = fh.read(2) == b"\x1f\x8b"
+        fh.seek(0)
+        if not gzipped:
+            data = _read_idx_stream(fh, path, max_bytes, "")
+        else:
+            try:
+                with gzip.GzipFile(fileobj=fh, mode="rb") as gz:
+                    data = _read_idx_stream(gz, path, max_bytes, "decompressed ")
+            except (OSError, EOFError, zlib.error) as exc:
+                raise ValueError(
+                    f"{path!r} looks gzipped but cannot be read ({exc}). " + _REDOWNLOAD
+                ) from exc
+    return data.astype(data.dtype.newbyteorder("="))
 
 
 def _find_idx_files(folder):
@@ -170,7 +218,7 @@ def _check_arrays(arrays, source):
     return arrays
 
 
-def load_mnist(path=None):
+def load_mnist(path=None, *, max_bytes=MAX_BYTES):
     """Load MNIST from local files; nothing is downloaded.
 
     Parameters
@@ -181,6 +229,10 @@ def load_mnist(path=None):
         ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte``,
         ``t10k-labels-idx1-ubyte``, each optionally ``.gz``). None reads the
         ``QNTK_MNIST`` environment variable.
+    max_bytes : int, default=2**30
+        Largest uncompressed size accepted for one IDX file or one array of the
+        ``.npz`` file; a corrupt file or a decompression bomb cannot make the loader
+        allocate more.
 
     Returns
     -------
@@ -195,7 +247,9 @@ def load_mnist(path=None):
         If no path is given and ``QNTK_MNIST`` is unset, if the path does not exist, or
         if a folder lacks one of the IDX files; the message says where to get MNIST.
     ValueError
-        If an ``.npz`` file lacks a key or the arrays have inconsistent shapes.
+        If an ``.npz`` file lacks a key, the arrays have inconsistent shapes, or a
+        file is truncated, corrupt or larger than ``max_bytes``; the message names the
+        file and the fix.
 
     Examples
     --------
@@ -214,6 +268,7 @@ def load_mnist(path=None):
                 f"No MNIST location: `path` is None and {MNIST_ENV_VAR} is not set. "
                 + _WHERE_TO_GET
             )
+    _check_max_bytes(max_bytes)
     path = os.path.expanduser(os.fspath(path))
     if not os.path.exists(path):
         raise FileNotFoundError(
@@ -224,34 +279,95 @@ def load_mnist(path=None):
         if missing:
             npz = os.path.join(path, "mnist.npz")
             if os.path.isfile(npz):
-                return load_mnist(npz)
+                return load_mnist(npz, max_bytes=max_bytes)
             raise FileNotFoundError(
                 f"MNIST folder {path!r} lacks the IDX file(s) starting with "
                 f"{missing} (and holds no mnist.npz). " + _WHERE_TO_GET
             )
-        arrays = {key: read_idx(file) for key, file in found.items()}
+        arrays = {
+            key: read_idx(file, max_bytes=max_bytes) for key, file in found.items()
+        }
         return Bunch(**_check_arrays(arrays, repr(path)), source=path)
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise ValueError(
-            f"MNIST `path` must be an .npz file or a folder of IDX files; could not "
-            f"read {path!r} as .npz ({exc}). " + _WHERE_TO_GET
-        ) from exc
-    if not hasattr(archive, "files"):
-        raise ValueError(
-            f"MNIST `path` must be an .npz archive with keys {list(NPZ_KEYS)}; "
-            f"{path!r} holds a single array. " + _WHERE_TO_GET
-        )
-    with archive:
-        missing = [key for key in NPZ_KEYS if key not in archive.files]
-        if missing:
+    # We open the file ourselves: numpy leaves its own handle open when the archive
+    # is not a readable zip file.
+    with open(path, "rb") as fh:
+        zipped = fh.read(2) == b"PK"
+        fh.seek(0)
+        try:
+            archive = np.load(fh, allow_pickle=False)
+        except _UNREADABLE as exc:
+            raise _unreadable_npz(path, exc, zipped) from exc
+        if not hasattr(archive, "files"):
             raise ValueError(
-                f"MNIST .npz file {path!r} must have keys {list(NPZ_KEYS)}; missing "
-                f"{missing} (found {sorted(archive.files)})."
+                f"MNIST `path` must be an .npz archive with keys {list(NPZ_KEYS)}; "
+                f"{path!r} holds a single array. " + _WHERE_TO_GET
             )
-        arrays = {key: np.asarray(archive[key]) for key in NPZ_KEYS}
+        with archive:
+            _check_npz_members(archive, path, max_bytes)
+            try:
+                arrays = {key: np.asarray(archive[key]) for key in NPZ_KEYS}
+            except _UNREADABLE as exc:
+                raise _unreadable_npz(path, exc, zipped) from exc
     return Bunch(**_check_arrays(arrays, repr(path)), source=path)
+
+
+# What numpy and zipfile raise on a truncated or corrupt file: BadZipFile (not a zip,
+# bad CRC), EOFError (empty or cut member), zlib.error, OSError, ValueError (junk).
+_UNREADABLE = (zipfile.BadZipFile, EOFError, zlib.error, OSError, ValueError)
+
+
+def _unreadable_npz(path, exc, zipped):
+    if zipped:
+        return ValueError(
+            f"MNIST .npz file {path!r} cannot be read ({type(exc).__name__}: {exc}). "
+            + _REDOWNLOAD
+            + _WHERE_TO_GET
+        )
+    return ValueError(
+        f"MNIST `path` must be an .npz file or a folder of IDX files; could not read "
+        f"{path!r} as .npz ({type(exc).__name__}: {exc}). If it is a partial "
+        "download, download it again. " + _WHERE_TO_GET
+    )
+
+
+def _check_npz_members(archive, path, max_bytes):
+    """Keys present and no member inflating past ``max_bytes``."""
+    missing = [key for key in NPZ_KEYS if key not in archive.files]
+    if missing:
+        raise ValueError(
+            f"MNIST .npz file {path!r} must have keys {list(NPZ_KEYS)}; missing "
+            f"{missing} (found {sorted(archive.files)})."
+        )
+    # The zip directory states each member's uncompressed size, which zipfile never
+    # inflates past; np.load allocates what the member's .npy header declares.
+    # Checking both bounds what loading allocates.
+    for key in NPZ_KEYS:
+        info = archive.zip.getinfo(f"{key}.npy")
+        if info.file_size > max_bytes:
+            raise ValueError(
+                f"MNIST .npz file {path!r}: member {info.filename!r} inflates to "
+                f"{info.file_size} bytes, more than `max_bytes`={max_bytes}. A corrupt "
+                "file or a decompression bomb; if the file is genuine, pass a larger "
+                "`max_bytes`."
+            )
+        try:
+            with archive.zip.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                read_header = (
+                    np.lib.format.read_array_header_1_0
+                    if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0
+                )
+                shape, _, dtype = read_header(member)
+        except _UNREADABLE as exc:
+            raise _unreadable_npz(path, exc, zipped=True) from exc
+        declared = math.prod(shape) * dtype.itemsize
+        if declared > info.file_size:
+            raise ValueError(
+                f"MNIST .npz file {path!r}: array {key!r} declares shape {shape} "
+                f"({declared} bytes) but its member holds {info.file_size} bytes. "
+                + _REDOWNLOAD
+            )
 
 
 def binary_pair(X, y, digits=(8, 9), *, labels="pm1"):

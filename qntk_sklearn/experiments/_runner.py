@@ -187,6 +187,27 @@ def _names(paths):
     return [os.path.basename(p) for p in paths]
 
 
+def _portable_argument(token):
+    """``token`` with a local absolute path cut to its last component.
+
+    ``run.json`` is committed and shared: it names files relative to the output
+    folder (CSV files, figures) or by name and hash (the MNIST file), never by a path
+    of the machine that ran it. Relative paths are kept as typed.
+    """
+    option, sep, value = (
+        token.partition("=") if token.startswith("--") else ("", "", token)
+    )
+    if value and os.path.isabs(os.path.expanduser(value)):
+        value = os.path.basename(os.path.normpath(os.path.expanduser(value)))
+    return f"{option}{sep}{value}"
+
+
+def _portable_command(argv):
+    if argv is None:
+        return None
+    return " ".join(_portable_argument(token) for token in argv)
+
+
 def replot(out):
     """Redraw every figure from the summary CSV files in ``out``."""
     drawn = []
@@ -244,7 +265,8 @@ def run_experiments(
         Fields of the mode's :class:`~qntk_sklearn.experiments._common.Config` to
         replace, e.g. ``{"fc_sizes": (16, 32)}``.
     argv : list of str or None
-        The command line, recorded in ``run.json``.
+        The command line, recorded in ``run.json`` with absolute paths cut to their
+        last component (``--out /tmp/x/results`` becomes ``--out results``).
 
     Returns
     -------
@@ -273,8 +295,8 @@ def run_experiments(
         log(f"experiment {name} finished in {elapsed:.0f} s")
         record = _read_record(record_path)  # re-read: another run may share `out`
         record["experiments"][name] = {
-            "command": " ".join(argv) if argv is not None else None,
-            "python": sys.executable,
+            "command": _portable_command(argv),
+            "python": os.path.basename(sys.executable),
             "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
             "wall_time_s": round(elapsed, 1),
             "mode": mode,
