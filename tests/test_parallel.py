@@ -192,3 +192,30 @@ def test_verbose_0_is_silent_and_verbose_1_shows_tqdm_bars(data, capsys):
     assert out == ""
     assert re.search(r"\[qntk\] predict: 100%\|.*\| 100/100", err), err
     assert re.search(r"\[qntk\] kernel block: 100%\|", err), err
+
+
+@pytest.mark.nt
+def test_stax_kernel_tiles_in_threads_are_float64_and_do_not_depend_on_n_jobs():
+    # jax's float64 switch is per thread: every tile enters it where it runs.
+    stax = pytest.importorskip("neural_tangents").stax
+    from qntk_sklearn.kernels import StaxKernel
+
+    W_std = FullyConnectedNTK(depth=3)._validated()[1] ** 0.5
+    kernel_fn = stax.serial(
+        *[stax.Dense(8, W_std=W_std), stax.Erf()] * 3, stax.Dense(1, W_std=W_std)
+    )[2]
+    k = StaxKernel(kernel_fn=kernel_fn, batch_size=16)
+    r = np.random.default_rng(3)
+    X, Y = r.normal(size=(50, 6)), r.normal(size=(40, 6))
+    expected = k.block(X, Y)
+    np.testing.assert_array_equal(k.block(X, Y, n_jobs=2), expected)
+    np.testing.assert_array_equal(k.block(X, X, n_jobs=2), k.block(X, X))
+    # float64 in the worker threads: the closed form agrees to rounding, not to the
+    # 1e-7 of float32.
+    np.testing.assert_allclose(
+        expected, FullyConnectedNTK(depth=3)(X, Y), rtol=1e-10, atol=1e-14
+    )
+    rows, cols = np.arange(50), r.integers(0, 50, size=50)
+    np.testing.assert_array_equal(
+        k.pairs(X, rows=rows, cols=cols, n_jobs=2), k.pairs(X, rows=rows, cols=cols)
+    )
