@@ -244,6 +244,30 @@ def main(argv=None):
     records = []
     tmp = Path(tempfile.mkdtemp(prefix="bench_scale_"))
 
+    def write(final=False):
+        """The JSON so far: written after every configuration, so that a run
+        stopped part way keeps what it measured."""
+        result = {
+            "question": "Full MNIST: QuantumNTKClassifier (paper's defaults, tuned "
+            "shallow) vs RBF SVC and MLPClassifier; n_jobs 1 vs 2 vs a Dask cluster",
+            "date": _dt.date.today().isoformat(),
+            "machine": {
+                "platform": platform.platform(),
+                "processor": platform.processor() or platform.machine(),
+                "cpu_count": os.cpu_count(),
+                "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"),
+                "loadavg_at_write": os.getloadavg(),
+            },
+            "versions": _versions(),
+            "quick": args.quick,
+            "complete": final,
+            "wall_s": time.perf_counter() - t_start,
+            "records": records,
+        }
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        out_path.write_text(json.dumps(result, indent=2) + "\n")
+        return result
+
     def run(name, **extra):
         cfg = dict(base, model=name, **extra)
         if args.svc_from and name == "svc_rbf":
@@ -262,6 +286,7 @@ def main(argv=None):
             backend=extra.get("backend", "threads" if name.startswith("q") else None),
         )
         records.append(rec)
+        write()
         if "error" in rec:
             print(f"{rec['config']:24s} FAILED: {rec['error'][-300:]}", flush=True)
         else:
@@ -293,25 +318,9 @@ def main(argv=None):
                     np.array_equal(np.load(path), reference)
                 )
                 print(f"  identical: {rec['predictions_identical_to_n_jobs_1']}")
-    result = {
-        "question": "Full MNIST: QuantumNTKClassifier (paper's defaults, tuned "
-        "shallow) vs RBF SVC and MLPClassifier; n_jobs 1 vs 2 vs a Dask cluster",
-        "date": _dt.date.today().isoformat(),
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(),
-            "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"),
-            "loadavg_at_end": os.getloadavg(),
-        },
-        "versions": _versions(),
-        "quick": args.quick,
-        "wall_s": time.perf_counter() - t_start,
-        "records": records,
-    }
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {out_path} ({result['wall_s']:.0f} s)")
+                write()
+    write(final=True)
+    print(f"wrote {out_path} ({time.perf_counter() - t_start:.0f} s)")
 
 
 def _versions():
