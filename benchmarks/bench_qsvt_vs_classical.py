@@ -45,9 +45,10 @@ one n x n float64 array (the QSVT peak is the clipped block of ``K_star`` rows, 
 at a time). Kernel evaluation, common to both, took 2.2 s (sparse pattern) and 4.6 s
 (``K_star``). Under heavy load (average 11) an earlier run gave 2.3x and 1.9x. The
 quantum resources at this depth are sobering: success probability 0.81 and
-1/o^2 - 1 = 308, but n / P = 2.5e10 to prepare ``|k*>`` with the paper's
-``k_thresh`` (the deep kernel is nearly diagonal, so test rows are ~1e-5 of
-``k_thresh``).
+1/o^2 - 1 = 308, and n / P = 2.5e10 to prepare ``|k*>`` with ``k_thresh`` alone
+(the deep kernel is nearly diagonal, so test rows are ~1e-5 of ``k_thresh``); the
+paper's own count divides the clipped rows by the batch maximum first, which gives
+tens to hundreds (``post_selection_paper``; see the results page).
 
 Shallow networks are another matter: at depth 8 (n = 2000, quick settings) the
 sparsified kernel is indefinite with kappa(K_tilde / alpha) = 3.2e4, so the QSVT

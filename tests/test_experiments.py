@@ -239,6 +239,43 @@ def test_measurement_counts_paper_divides_by_the_batch_maximum():
     np.testing.assert_allclose(counts["readout"], [0.0, 1.0], atol=1e-12)
 
 
+def test_paper_post_selection_is_the_notebooks_formula_on_a_fixed_split():
+    """n/P the paper's way, against a line-by-line transcription of the notebook.
+
+    The authors' notebook (see PAPER.md, section 4) clips the test-by-train kernel
+    by k_thresh, divides the whole clipped matrix by its largest |entry|, then
+    computes P per row and reports the median of n / P. Fixed split: the first 32
+    eights and nines of scikit-learn's digits for training, the next 16 for testing,
+    the paper's FC network at depth 40.
+    """
+    from sklearn.datasets import load_digits
+
+    from qntk_sklearn import QuantumNTKClassifier
+
+    X, y = load_digits(return_X_y=True)
+    keep = np.isin(y, (8, 9))
+    X, y = X[keep], y[keep]
+    X = (X - X.mean()) / X.std()
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    X_train, y_train, X_test = X[:32], y[:32], X[32:48]
+    clf = QuantumNTKClassifier(depth=40, sparsity="random", random_state=0)
+    clf.fit(X_train, y_train)
+    K_test = np.asarray(clf.ntk_(X_test, X_train))
+    k_thresh = clf.k_thresh_
+    counts = measurement_counts(K_test, clf.dual_coef_[:, 0], k_thresh)
+
+    # The notebook's formula, transcribed without the package's helpers.
+    n = K_test.shape[1]
+    kstar = np.clip(K_test / k_thresh, -1, 1)
+    kstar = kstar / np.max(np.abs(kstar))
+    n_over_P = [n / sum(v * v for v in row) for row in kstar]
+    np.testing.assert_allclose(counts["postselection"], n_over_P, rtol=1e-12)
+    assert np.median(counts["postselection"]) == pytest.approx(np.median(n_over_P))
+    # Deep network: k_thresh alone makes the count astronomically larger.
+    assert np.median(counts["postselection_kthresh"]) > 1e5 * np.median(n_over_P)
+    assert np.all(counts["postselection_rowmax"] <= counts["postselection"])
+
+
 def test_summarize_standard_error_over_trials():
     runs = [
         {"n": 4, "method": "m", "trial": 0, "accuracy": 0.5, "kappa": 2.0},

@@ -191,7 +191,10 @@ def test_clipping_follows_the_paper(rng):
         s.decision_function(K_star), 0.5 * k @ s.dual_coef_, rtol=1e-12, atol=1e-14
     )
     costs = s.measurement_costs(K_star)
-    np.testing.assert_allclose(costs["post_selection"], n / P)
+    np.testing.assert_allclose(costs["post_selection_kthresh"], n / P)
+    row_max, batch_max = np.abs(k).max(axis=1), np.abs(k).max()
+    np.testing.assert_allclose(costs["post_selection_rowmax"], n * row_max**2 / P)
+    np.testing.assert_allclose(costs["post_selection_paper"], n * batch_max**2 / P)
     o = (k @ s.dual_coef_).ravel() / (np.sqrt(P) * np.linalg.norm(s.dual_coef_))
     np.testing.assert_allclose(costs["readout"].ravel(), 1 / o**2 - 1)
     np.testing.assert_allclose(costs["qsvt_repetitions"], 1 / s.success_probability_)
@@ -445,26 +448,105 @@ def test_circuit_shots_agree_statistically(pl_fits):
 
 
 def test_angles_are_computed_once_per_fit(monkeypatch):
-    import pennylane as qml
+    from qntk_sklearn.solvers import _angles
 
     calls = []
-    original = qml.poly_to_angles
+    original = _angles.symmetric_qsp_phases
 
-    def counting(*args, **kwargs):
-        calls.append(kwargs.get("angle_solver"))
-        return original(*args, **kwargs)
+    def counting(coef, **kwargs):
+        calls.append(len(coef) - 1)
+        return original(coef, **kwargs)
 
-    monkeypatch.setattr(qml, "poly_to_angles", counting)
+    monkeypatch.setattr(_angles, "symmetric_qsp_phases", counting)
     monkeypatch.setattr(_pennylane, "_ANGLE_CACHE", OrderedDict())
     K, Y, K_star = _pl_system(4, seed=1)
     s = PennyLaneSolver(epsilon=0.05, kappa=1.5).fit(K, Y)
-    assert calls == ["iterative"]
+    assert calls == [s.degree_]
     first = s.decision_function(K_star)
     np.testing.assert_array_equal(first, s.decision_function(K_star))
     clone = pickle.loads(pickle.dumps(s))  # pickle round trip predicts the same
     np.testing.assert_array_equal(first, clone.decision_function(K_star))
     PennyLaneSolver(epsilon=0.05, kappa=1.5).fit(K, Y)  # same polynomial: cached
-    assert calls == ["iterative"]
+    assert calls == [s.degree_]
+
+
+@pytest.mark.parametrize(("kappa", "epsilon"), [(1.0, 1e-3), (1.5, 1e-2), (30, 1e-2)])
+def test_symmetric_qsp_phases_reproduce_the_polynomial(kappa, epsilon):
+    from qntk_sklearn.solvers._angles import qsp_response, symmetric_qsp_phases
+
+    P = inverse_polynomial(kappa, epsilon)
+    phases = symmetric_qsp_phases(P.coef)
+    assert phases.shape == (P.degree + 1,)
+    np.testing.assert_allclose(phases, phases[::-1], atol=1e-12)  # symmetric QSP
+    x = np.cos(np.linspace(0, np.pi, 2 * P.degree + 3))
+    np.testing.assert_allclose(qsp_response(phases, x), P(x), atol=1e-11)
+    # The QSVT angles of the circuit solver implement the same polynomial.
+    angles = _pennylane.qsvt_angles(P)
+    np.testing.assert_allclose(_pennylane.qsvt_response(angles, x), P(x), atol=1e-11)
+
+
+def test_symmetric_qsp_phases_even_parity_and_errors():
+    from qntk_sklearn.solvers._angles import (
+        AngleSolverError,
+        qsp_response,
+        symmetric_qsp_phases,
+    )
+
+    coef = np.array([0.3, 0.0, -0.2, 0.0, 0.0, 0.0, 0.1])
+    x = np.linspace(-1, 1, 17)
+    np.testing.assert_allclose(
+        qsp_response(symmetric_qsp_phases(coef), x), cheb.chebval(x, coef), atol=1e-12
+    )
+    with pytest.raises(ValueError, match="must have a definite parity"):
+        symmetric_qsp_phases([0.1, 0.2])
+    with pytest.raises(ValueError, match="must be finite and non-empty"):
+        symmetric_qsp_phases([0.0, np.nan])
+    with pytest.raises(AngleSolverError, match="did not converge"):
+        symmetric_qsp_phases([0.0, 1.5])  # |P| > 1: no QSP phases exist
+
+
+def test_qsvt_response_is_pennylanes_qsvt():
+    import pennylane as qml
+
+    rng = np.random.default_rng(5)
+    for degree in (1, 2, 7):
+        angles = rng.uniform(-np.pi, np.pi, degree + 1)
+        x = rng.uniform(-1, 1, 4)
+        expected = [
+            qml.matrix(
+                qml.QSVT(
+                    qml.BlockEncode(np.array([[v]]), wires=0),
+                    [qml.PCPhase(a, dim=1, wires=0) for a in angles],
+                ),
+                wire_order=[0],
+            )[0, 0].real
+            for v in x
+        ]
+        np.testing.assert_allclose(
+            _pennylane.qsvt_response(angles, x), expected, atol=1e-13
+        )
+
+
+def test_circuit_matches_emulator_above_degree_100():
+    """kappa = 10 needs degree 111: past the old monomial-angle limit of 51."""
+    K, Y, K_star = _pl_system(8, seed=4)
+    pl = PennyLaneSolver(epsilon=1e-2, kappa=10.0, random_state=0).fit(
+        K, Y, k_thresh=2.0
+    )
+    assert pl.degree_ > 100 and pl.angle_error_ < 1e-12
+    emu = QSVTSolver(epsilon=1e-2, kappa=10.0, alpha=pl.alpha_).fit(K, Y, k_thresh=2.0)
+    assert emu.degree_ == pl.degree_
+    np.testing.assert_allclose(
+        pl.success_probability_, emu.success_probability_, rtol=1e-9
+    )
+    np.testing.assert_allclose(
+        pl.decision_function(K_star),
+        emu.decision_function(K_star),
+        rtol=1e-8,
+        atol=1e-10,
+    )
+    sol, tol = exact_tolerance(K, Y, K_star, 1e-2)
+    assert np.all(np.abs(pl.decision_function(K_star) - K_star @ sol) <= tol + 1e-9)
 
 
 def test_padding_warns_and_keeps_the_solution():
@@ -504,14 +586,16 @@ def _check_resources(r, solver, K, Y):
     assert r.system_qubits == math.ceil(math.log2(n))
     assert r.qubits == r.system_qubits + r.ancilla_qubits
     assert 0 < r.success_probability <= 1
-    assert r.post_selection_measurements >= 1  # P <= n since |k_i| <= 1
+    # P <= n * max|k_i|^2 for every scale: n/P >= 1 after the row-max rescaling.
+    assert 1 <= r.post_selection_rowmax <= r.post_selection_paper
+    assert r.post_selection_paper <= r.post_selection_kthresh
     assert r.readout_measurements >= 0
     assert r.qsvt_queries_per_state >= r.degree
     assert r.hhl_queries_per_state == pytest.approx(r.kappa**2 / r.epsilon)
     assert r.classical_iterations > 0
     assert r.classical_flops == 2 * r.nnz * r.classical_iterations
     d = r.as_dict()
-    assert d["degree"] == r.degree and len(d) == 24 and r.classical_converged
+    assert d["degree"] == r.degree and len(d) == 27 and r.classical_converged
     assert "degree" in str(r) and "classical_flops" in str(r)
 
 
@@ -544,7 +628,13 @@ def test_resources_for_every_solver(make, rng):
     K_loo = K_probe.copy()
     K_loo[np.arange(3), probe] = 0
     k, P = clip_kernel_rows(K_loo, 1.0)
-    assert r.post_selection_measurements == pytest.approx(np.median(n / P))
+    assert r.post_selection_kthresh == pytest.approx(np.median(n / P))
+    row_max = np.abs(k).max(axis=1)
+    assert r.post_selection_rowmax == pytest.approx(np.median(n * row_max**2 / P))
+    assert r.post_selection_paper == pytest.approx(
+        np.median(n * row_max.max() ** 2 / P)
+    )
+    assert r.max_abs_entry == np.abs(K).max()
     assert np.all(K_probe[np.arange(3), probe] == K[probe, probe] + 0.01)  # not edited
 
 

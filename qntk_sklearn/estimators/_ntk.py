@@ -449,7 +449,8 @@ _DOC_ATTRIBUTES = """
         Clipping scale for preparing the quantum state of a test point's kernel row.
     quantum_resources_ : QuantumResources
         What the quantum algorithm would cost on this system (n, s, kappa, queries,
-        qubits, measurements) next to the classical cost; see
+        qubits, measurements; ``.gates``: logical qubits and Toffoli counts) next to
+        the classical cost; see
         :func:`~qntk_sklearn.solvers.estimate_quantum_resources`. Computed on first
         access (it evaluates up to 128 x n exact kernel entries), then cached.
     X_fit_ : ndarray of shape (n_samples, n_features)

@@ -42,6 +42,12 @@ EXTRA_COLUMNS = [
     "cg_iterations_mean",
     "classical_flops_mean",
     "queries_median",
+    "sign_agreement_mean",
+    "decision_rel_error_median",
+    "classical_queries_median",
+    "qr_gates_toffoli_per_prediction_median",
+    "qr_gates_toffoli_qsvt_median",
+    "qr_gates_logical_qubits_median",
     "fit_time_mean",
     "predict_time_mean",
     "n_warnings",
@@ -214,25 +220,36 @@ def measurement_counts(K_star, dual_coef, k_thresh):
     >>> c["postselection_rowmax"].round(3)
     array([1.923, 2.   ])
     """
+    from ..solvers import post_selection_counts
+
     K_star = np.asarray(K_star, dtype=np.float64)
     a = np.asarray(dual_coef, dtype=np.float64).reshape(-1)
     k = np.clip(K_star / k_thresh, -1.0, 1.0)
     P = np.einsum("ij,ij->i", k, k)
-    n = K_star.shape[1]
-    row_max = np.abs(k).max(axis=1, initial=0.0)
-    batch_max = float(row_max.max(initial=0.0))
+    post = post_selection_counts(K_star, k_thresh)
     with np.errstate(divide="ignore", invalid="ignore"):
         overlap = (k @ a) / (np.sqrt(P) * np.linalg.norm(a))
         return {
-            "postselection": n * batch_max**2 / P,
-            "postselection_rowmax": n * row_max**2 / P,
-            "postselection_kthresh": n / P,
+            "postselection": post["paper"],
+            "postselection_rowmax": post["rowmax"],
+            "postselection_kthresh": post["kthresh"],
             "readout": 1.0 / overlap**2 - 1.0,
         }
 
 
+def _numeric(items, prefix):
+    out = {}
+    for key, value in items:
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, (int, float, np.integer, np.floating)):
+            out[f"{prefix}{key}"] = float(value)
+    return out
+
+
 def resource_fields(est):
-    """Numeric fields of ``est.quantum_resources_`` (empty dict if absent)."""
+    """Numeric fields of ``est.quantum_resources_`` (empty dict if absent), and of
+    its gate-level estimate (``qr_gates_*``) when it has one."""
     qr = getattr(est, "quantum_resources_", None)
     if qr is None:
         return {}
@@ -242,12 +259,10 @@ def resource_fields(est):
         items = qr.items()
     else:
         items = vars(qr).items()
-    out = {}
-    for key, value in items:
-        if isinstance(value, bool):
-            continue
-        if isinstance(value, (int, float, np.integer, np.floating)):
-            out[f"qr_{key}"] = float(value)
+    out = _numeric(items, "qr_")
+    gates = getattr(qr, "gates", None)
+    if dataclasses.is_dataclass(gates):
+        out.update(_numeric(dataclasses.asdict(gates).items(), "qr_gates_"))
     return out
 
 
@@ -336,6 +351,15 @@ def summarize(runs, keys=("n", "method")):
                 [r.get("classical_flops", math.nan) for r in rows]
             ),
             queries_median=_nanmedian([r.get("queries", math.nan) for r in rows]),
+            sign_agreement_mean=_nanmean(
+                [r.get("sign_agreement", math.nan) for r in rows]
+            ),
+            decision_rel_error_median=_nanmedian(
+                [r.get("decision_rel_error", math.nan) for r in rows]
+            ),
+            classical_queries_median=_nanmedian(
+                [r.get("classical_queries", math.nan) for r in rows]
+            ),
             fit_time_mean=_nanmean([r.get("fit_time", math.nan) for r in rows]),
             predict_time_mean=_nanmean([r.get("predict_time", math.nan) for r in rows]),
             n_warnings=int(sum(r.get("n_warnings", 0) for r in rows)),

@@ -13,6 +13,7 @@ _STYLE = {
     "threshold": dict(color="tab:blue", marker="s", label="sparsified NTK (threshold)"),
     "diagonal": dict(color="tab:orange", marker="^", label="diagonal NTK"),
     "qsvt": dict(color="tab:green", marker="D", label="emulated QSVT"),
+    "dequantized": dict(color="tab:olive", marker="*", label="dequantized sampling"),
     "exact_ntk": dict(color="black", marker="o", label="exact NTK"),
     "svc_ntk": dict(color="tab:purple", marker="v", label="SVC, NTK kernel"),
     "svc_rbf": dict(color="tab:red", marker="P", label="SVC, RBF (grid search)"),
@@ -31,10 +32,15 @@ def _pyplot():
 
 def _style(method):
     base = method.removesuffix("_median_rule")
-    key = "qsvt" if base.startswith("qsvt") else base
+    key = base
+    for prefix in ("qsvt", "dequantized"):
+        if base.startswith(prefix):
+            key = prefix
     style = dict(_STYLE.get(key, dict(marker=".", label=base)))
-    if base.startswith("qsvt"):
+    if key == "qsvt":
         style["label"] = f"emulated QSVT ({base.split('_', 1)[-1]})"
+    elif key == "dequantized":
+        style["label"] = f"dequantized ({base.split('_', 1)[-1]})"
     if method.endswith("_median_rule"):
         style["label"] += ", median rule"
         style["linestyle"] = "--"
@@ -127,25 +133,38 @@ def plot_size_experiment(rows, out, prefix, title):
     for m in _methods(rows):
         _errorbar(axes[0], rows, m, "postselection_median")
         _errorbar(axes[1], rows, m, "readout_median")
-    rowmax = [m for m in _methods(rows) if m in ("sparse", "threshold")]
-    for m in rowmax:
+    others = (
+        (
+            "postselection_rowmax_median",
+            ":",
+            "s",
+            "each row by its own max (inductive)",
+        ),
+        ("postselection_kthresh_median", "--", "x", "k_thresh alone, no rescaling"),
+    )
+    for m in [m for m in _methods(rows) if m in ("sparse", "threshold")]:
         sel = _series(rows, m)
         xs = np.array([float(r["n"]) for r in sel])
-        ys = np.array([float(r.get("postselection_rowmax_median", "nan")) for r in sel])
-        ok = np.isfinite(ys)
-        if ok.any():
-            axes[0].plot(
-                xs[ok],
-                ys[ok],
-                ":",
-                marker="s",
-                markerfacecolor="none",
-                color="gray",
-                label="same, k* scaled by its row max",
-            )
+        for column, line, marker, label in others:
+            ys = np.array([float(r.get(column, "nan")) for r in sel])
+            ok = np.isfinite(ys)
+            if ok.any():
+                axes[0].plot(
+                    xs[ok],
+                    ys[ok],
+                    line,
+                    marker=marker,
+                    markerfacecolor="none",
+                    color="gray",
+                    label=f"{_style(m)['label']}: {label}",
+                )
     if ns:
         axes[0].plot(ns, [math.log(v) for v in ns], "-.", color="silver", label="ln n")
-    axes[0].set_ylabel("post-selection measurements n/P (median)")
+    axes[0].set_ylabel("post-selection n/P (median)")
+    axes[0].set_title(
+        "solid: the paper's n/P (clipped k* / largest entry of the test batch)",
+        fontsize=8,
+    )
     axes[1].set_ylabel("readout measurements 1/o^2 - 1 (median)")
     for ax in axes:
         ax.set_xscale("log", base=2)
@@ -154,7 +173,83 @@ def plot_size_experiment(rows, out, prefix, title):
     paths.append(
         _finish(fig, axes, os.path.join(out, f"{prefix}_measurements.png"), title)
     )
+    cost = plot_prediction_cost(rows, out, prefix, title)
+    if cost is not None:
+        paths.append(cost)
     return paths
+
+
+def _column(rows, method, column):
+    sel = _series(rows, method)
+    xs = np.array([float(r["n"]) for r in sel])
+    ys = np.array([float(r.get(column, "nan")) for r in sel])
+    ok = np.isfinite(ys)
+    return xs[ok], ys[ok]
+
+
+def plot_prediction_cost(rows, out, prefix, title):
+    """What one prediction costs, quantum (gates) and classical, and how noisy it is.
+
+    Drawn when the rows have a QSVT or dequantized method (None otherwise).
+    """
+    qsvt = [m for m in _methods(rows) if m.startswith("qsvt")]
+    deq = [m for m in _methods(rows) if m.startswith("dequantized")]
+    if not (qsvt or deq):
+        return None
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    ax = axes[0]
+    for m in qsvt:
+        for column, marker, label in (
+            ("qr_gates_toffoli_per_prediction_median", "D", "Toffoli gates"),
+            ("qr_gates_toffoli_qsvt_median", "d", "Toffolis of one QSVT circuit"),
+            ("qr_gates_lookups_per_prediction_median", "o", "QROM lookups"),
+        ):
+            xs, ys = _column(rows, m, column)
+            if xs.size:
+                ax.plot(
+                    xs,
+                    ys,
+                    "-",
+                    marker=marker,
+                    color="tab:green",
+                    label=label,
+                    markerfacecolor="none" if marker != "D" else None,
+                )
+    for m in deq:
+        xs, ys = _column(rows, m, "classical_queries_median")
+        if xs.size:
+            ax.plot(
+                xs,
+                ys,
+                "-",
+                marker="*",
+                color="tab:olive",
+                label=f"{_style(m)['label']}: classical queries",
+            )
+    ns = sorted({float(r["n"]) for r in rows})
+    if ns:
+        ax.plot(
+            ns,
+            [2 * v for v in ns],
+            ":",
+            color="black",
+            label="classical k*.a: 2n flops",
+        )
+    ax.set_ylabel("cost of one prediction (one test point)")
+    ax.set_title(
+        "quantum: sparse-access QSVT, gate level; classical: sampling, flops",
+        fontsize=8,
+    )
+    ax = axes[1]
+    for m in qsvt + deq:
+        _errorbar(ax, rows, m, "sign_agreement_mean")
+    ax.set_ylabel("sign agreement with the noiseless decision")
+    for ax in axes:
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("training set size n")
+    axes[0].set_yscale("log")
+    return _finish(fig, axes, os.path.join(out, f"{prefix}_cost.png"), title)
 
 
 def plot_baselines(rows, out):

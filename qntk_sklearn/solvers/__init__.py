@@ -1,7 +1,10 @@
-"""Linear-system solvers: classical, emulated quantum (QSVT) and PennyLane circuits."""
+"""Linear-system solvers: classical, emulated quantum (QSVT), PennyLane circuits, and
+the dequantized (classical sampling) baseline."""
 
 from ._base import BaseLinearSolver, check_system
 from ._classical import ExactSolver, IterativeSolver, SingularSystemWarning
+from ._dequantized import DequantizedSolver
+from ._gates import GateResources, estimate_gate_resources
 from ._pennylane import AngleAccuracyWarning, PaddingWarning, PennyLaneSolver
 from ._polynomial import (
     InversePolynomial,
@@ -11,11 +14,13 @@ from ._polynomial import (
     inverse_polynomial,
 )
 from ._qsvt import QSVTSolver, block_encoding_bounds, clip_kernel_rows
+from ._readout import post_selection_counts
 from ._resources import QuantumResources, estimate_quantum_resources
 from ._spectrum import gershgorin_bounds, is_positive_definite, spectrum
 
 __all__ = [
     "BaseLinearSolver",
+    "DequantizedSolver",
     "ExactSolver",
     "IterativeSolver",
     "SingularSystemWarning",
@@ -24,6 +29,7 @@ __all__ = [
     "is_positive_definite",
     "spectrum",
     "AngleAccuracyWarning",
+    "GateResources",
     "InversePolynomial",
     "PaddingWarning",
     "PennyLaneSolver",
@@ -33,7 +39,9 @@ __all__ = [
     "chebyshev_apply",
     "chebyshev_sup_bound",
     "clip_kernel_rows",
+    "estimate_gate_resources",
     "estimate_quantum_resources",
     "inverse_degree_bound",
     "inverse_polynomial",
+    "post_selection_counts",
 ]

@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from . import _angles
 from ._qsvt import _COMMON_ATTRIBUTES, _COMMON_PARAMETERS, _QSVTSolverBase
 
 #: Largest training set the circuit solver simulates (6 system qubits, 9 in all).
@@ -49,10 +50,14 @@ def _pennylane():
 def qsvt_angles(poly):
     """QSVT phase angles of an :class:`InversePolynomial`, computed once per process.
 
-    Calls ``qml.poly_to_angles(coeffs, "QSVT", angle_solver="iterative")`` in JAX
-    float64 mode: PennyLane 0.45's default root-finding solver fails on these
-    ``1/x`` polynomials, and the iterative (L-BFGS) solver takes seconds to a
-    minute, so results are cached by coefficients (the last 16 polynomials).
+    The symmetric-QSP phases of the polynomial's Chebyshev coefficients
+    (:func:`~qntk_sklearn.solvers._angles.symmetric_qsp_phases`, the Newton method
+    of Dong, Lin, Ni and Wang), converted to PennyLane's QSVT convention by
+    :func:`pennylane.transform_angles`. Monomial coefficients, which
+    :func:`pennylane.poly_to_angles` takes, reach 1e23 at degree 75; the Chebyshev
+    route has no such limit (0.6 s at degree 1300, 4.5 s at 2700 on a loaded 2-core
+    machine; ``benchmarks/bench_qsp_angles.py``). Results are
+    cached by coefficients (the last 16 polynomials).
 
     Parameters
     ----------
@@ -70,15 +75,8 @@ def qsvt_angles(poly):
         _ANGLE_CACHE.move_to_end(key)
         return _ANGLE_CACHE[key].copy()
     qml = _pennylane()
-    from ..kernels._base import (
-        x64,
-    )  # JAX float64 for the optimiser (PennyLane uses JAX)
-
-    with x64():
-        angles = qml.poly_to_angles(
-            poly.power_coefficients(), "QSVT", angle_solver="iterative"
-        )
-    angles = np.asarray(angles, dtype=np.float64)
+    phases = _angles.symmetric_qsp_phases(poly.coef)
+    angles = np.asarray(qml.transform_angles(phases, "QSP", "QSVT"), dtype=np.float64)
     _ANGLE_CACHE[key] = angles
     while len(_ANGLE_CACHE) > _ANGLE_CACHE_SIZE:
         _ANGLE_CACHE.popitem(last=False)
@@ -89,6 +87,13 @@ def qsvt_response(angles, x):
     """``Re <0| QSVT(angles, BlockEncode(x)) |0>`` for scalars ``x``: the polynomial the
     angles implement.
 
+    A numpy transcription of the one-qubit case of ``qml.QSVT`` (its decomposition
+    ``Pi_0, U, Pi_1, U^dagger, Pi_2, ...`` with ``U = BlockEncode(x) =
+    [[x, sqrt(1 - x^2)], [sqrt(1 - x^2), -x]]`` and ``PCPhase(phi, dim=1) =
+    diag(e^{i phi}, e^{-i phi})``), vectorised over ``x``: ``O(degree * len(x))``,
+    where building the PennyLane operator for every ``x`` takes ~10 ms per point
+    and degree. The test suite checks it against ``qml.matrix`` of ``qml.QSVT``.
+
     Parameters
     ----------
     angles : ndarray of shape (degree + 1,)
@@ -98,16 +103,17 @@ def qsvt_response(angles, x):
     -------
     values : ndarray of the shape of ``x``
     """
-    qml = _pennylane()
+    angles = np.asarray(angles, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
-    out = np.empty(x.shape)
-    for idx, value in np.ndenumerate(x):
-        op = qml.QSVT(
-            qml.BlockEncode(np.array([[value]]), wires=0),
-            [qml.PCPhase(phi, dim=1, wires=0) for phi in angles],
-        )
-        out[idx] = qml.matrix(op, wire_order=[0])[0, 0].real
-    return out
+    flat = x.ravel()
+    s = np.sqrt(np.clip(1.0 - flat**2, 0.0, None))
+    # Column vector M |0>, with M = Pi_d U ... U Pi_0 (U is real symmetric here).
+    a = np.full(flat.shape, np.exp(1j * angles[0]))
+    b = np.zeros(flat.shape, dtype=np.complex128)
+    for phi in angles[1:]:
+        a, b = flat * a + s * b, s * a - flat * b
+        a, b = a * np.exp(1j * phi), b * np.exp(-1j * phi)
+    return a.real.reshape(x.shape)
 
 
 class PennyLaneSolver(_QSVTSolverBase):
@@ -119,16 +125,16 @@ class PennyLaneSolver(_QSVTSolverBase):
 
     Parameters
     ----------
-    epsilon : float, default=1e-2
-        Relative accuracy of the inversion, in (0, 1) (see :class:`QSVTSolver`). The
-        default is looser than the emulator's 1e-3 because the angle solver's time
-        grows quickly with the degree.
+    epsilon : float, default=1e-3
+        Relative accuracy of the inversion, in (0, 1) (see :class:`QSVTSolver`).
     {common_parameters}
     device : {{"default.qubit", "lightning.qubit"}}, default="default.qubit"
         PennyLane simulator.
-    max_degree : int, default=51
-        Largest polynomial degree accepted (ValueError beyond). The angles take
-        about 2 s at degree 17 and a minute at degree 45; circuits grow linearly.
+    max_degree : int, default=4001
+        Largest polynomial degree accepted (ValueError beyond), about
+        ``kappa = 300`` at ``epsilon = 1e-2``. The angles take 10 ms at degree 111,
+        0.6 s at degree 1300 and 4.5 s at degree 2700 (:func:`qsvt_angles`); the
+        simulated circuits grow linearly with the degree.
 
     Attributes
     ----------
@@ -192,7 +198,7 @@ class PennyLaneSolver(_QSVTSolverBase):
 
     Examples
     --------
-    Fitting computes the QSVT angles (a few seconds), so the doctest skips it:
+    Fitting simulates circuits (about a second), so the doctest skips it:
 
     >>> import numpy as np
     >>> from qntk_sklearn.solvers import PennyLaneSolver
@@ -211,13 +217,13 @@ class PennyLaneSolver(_QSVTSolverBase):
 
     def __init__(
         self,
-        epsilon=1e-2,
+        epsilon=1e-3,
         alpha="norm",
         kappa="auto",
         shots=None,
         random_state=None,
         device="default.qubit",
-        max_degree=51,
+        max_degree=4001,
     ):
         self.epsilon = epsilon
         self.alpha = alpha

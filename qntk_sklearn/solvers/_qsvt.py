@@ -404,21 +404,29 @@ class _QSVTSolverBase(BaseLinearSolver):
         Returns
         -------
         costs : dict
-            ``"post_selection"``: ndarray (n_queries,), ``n / P`` attempts to prepare
-            ``|k*>`` (``P = sum_i k_i^2``, inf when ``P = 0``); ``"readout"``:
+            ``"post_selection_rowmax"``, ``"post_selection_paper"``,
+            ``"post_selection_kthresh"``: ndarrays (n_queries,), ``n / P``
+            attempts to prepare ``|k*>`` with each clipped row scaled by its own
+            maximum (inductive), by the maximum over these rows taken as one batch
+            (the paper's), or by ``k_thresh_`` alone (see
+            :func:`~qntk_sklearn.solvers.post_selection_counts`); ``"readout"``:
             ndarray (n_queries, n_targets), ``1/o^2 - 1`` measurements to resolve
             the sign of the overlap ``o``; ``"qsvt_repetitions"``: ndarray
             (n_targets,), ``1 / success_probability_`` QSVT runs per post-selected
             state without amplitude amplification.
         """
+        from ._readout import post_selection_counts
+
         K_star = self._check_K_star(K_star)
-        n = K_star.shape[1]
         c_norm = np.linalg.norm(self.dual_coef_, axis=0)
         k, P = clip_kernel_rows(K_star, self.k_thresh_)
         o = np.abs(self._overlaps(k, np.sqrt(P), c_norm))
+        post = post_selection_counts(K_star, self.k_thresh_)
         with np.errstate(divide="ignore"):
             return {
-                "post_selection": np.where(P > 0, n / P, np.inf),
+                "post_selection_rowmax": post["rowmax"],
+                "post_selection_paper": post["paper"],
+                "post_selection_kthresh": post["kthresh"],
                 "readout": np.where(o > 0, 1.0 / o**2 - 1.0, np.inf),
                 "qsvt_repetitions": 1.0 / self.success_probability_,
             }

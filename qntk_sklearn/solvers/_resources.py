@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import warnings
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from ._qsvt import (
     block_encoding_bounds,
     clip_kernel_rows,
 )
+from ._readout import post_selection_counts
 
 #: Above this degree bound the resources of a classical solver use the closed-form
 #: degree bound instead of building the polynomial (and leave the success
@@ -41,6 +43,7 @@ _DOCS = {
     "n_targets": "right-hand sides (one quantum run each)",
     "s": "max nonzeros per row of K_tilde",
     "nnz": "nonzeros of K_tilde",
+    "max_abs_entry": "max |K_tilde_ij| (sets the sparse-access alpha)",
     "alpha": "block-encoding normalisation, >= ||K_tilde||",
     "alpha_method": "how alpha was chosen",
     "kappa": "condition bound of K_tilde / alpha",
@@ -50,9 +53,11 @@ _DOCS = {
     "ancilla_qubits": "block encoding + real part + Hadamard test",
     "qubits": "system + ancillas",
     "success_probability": "QSVT post-selection success (median over targets)",
-    "post_selection_measurements": "n / P to prepare |k*> (median over probes)",
+    "post_selection_rowmax": "n / P, |k*> row scaled by its max (inductive; median)",
+    "post_selection_paper": "n / P, paper's: probe batch scaled by its max (median)",
+    "post_selection_kthresh": "n / P, clipped by k_thresh alone (median)",
     "readout_measurements": "1/o^2 - 1 to read the overlap (median)",
-    "n_probe": "probe rows used for the two medians above",
+    "n_probe": "probe rows used for the medians above",
     "qsvt_queries": "queries of one QSVT circuit (= degree)",
     "qsvt_queries_per_state": "degree * (2R + 1), R amplitude-amplification rounds",
     "hhl_queries_per_state": "HHL: kappa^2 / epsilon (constants 1)",
@@ -76,6 +81,9 @@ class QuantumResources:
         Class name of the solver it was computed for.
     n, n_targets, s, nnz : int
         Size, number of right-hand sides, row sparsity and nonzeros of ``K_tilde``.
+    max_abs_entry : float
+        Largest ``|K_tilde_ij|``; ``s`` times it is the normalisation of the
+        sparse-access block encoding that :attr:`gates` counts.
     alpha : float
         Block-encoding normalisation (``>= ||K_tilde||``).
     alpha_method : str
@@ -101,15 +109,21 @@ class QuantumResources:
     success_probability : float
         Median over targets of the QSVT post-selection success probability
         ``||P(K/alpha) y||^2 / ||y||^2``.
-    post_selection_measurements : float
-        Median over probe rows of ``n / P``, ``P = sum_i k_i^2``: attempts to prepare
-        ``|k*>`` from clipped amplitudes by post-selection (the paper's cost).
+    post_selection_rowmax, post_selection_paper, post_selection_kthresh : float
+        Medians over probe rows of ``n / P``, ``P = sum_i k_i^2``: attempts to
+        prepare ``|k*>`` from clipped amplitudes
+        ``k_i = clip(Theta(x*, x_i) / k_thresh, -1, 1)`` by post-selection,
+        rescaled before counting (:func:`post_selection_counts`): each row by its
+        own largest ``|k_i|`` (``rowmax``: inductive, what one prediction costs);
+        the probe rows as one batch by their largest ``|k_i|`` (``paper``: the
+        authors' notebook's normalisation, which needs a batch of test points);
+        not at all (``kthresh``: ~1e12 for deep networks).
     readout_measurements : float
         Median over probe rows and targets of ``1/o^2 - 1``, ``o`` the overlap of
         ``|k*>`` with the normalised solution: measurements to resolve the sign of
         ``o`` (the paper's cost).
     n_probe : int
-        Probe rows behind the two medians.
+        Probe rows behind the medians.
     qsvt_queries : int
         Queries of one QSVT circuit (``degree``).
     qsvt_queries_per_state : float
@@ -133,6 +147,11 @@ class QuantumResources:
         False when the reference CG/MINRES run stopped at its iteration cap
         (``min(10 n, 2000)`` per target) before reaching its tolerance: the
         iteration count is then a lower bound.
+    gates : GateResources
+        Logical qubits, Toffoli and T counts of one QSVT inversion circuit and of
+        one whole prediction, with a sparse-access block encoding, next to the
+        classical flops (:meth:`gate_resources` with its defaults). Computed on
+        first access (it imports PennyLane's resource estimator), then cached.
 
     For a singular ``K_tilde`` (possible with classical solvers; the QSVT solvers
     refuse it) no polynomial applies: ``kappa`` is inf, ``alpha`` and
@@ -156,6 +175,7 @@ class QuantumResources:
     n_targets: int
     s: int
     nnz: int
+    max_abs_entry: float
     alpha: float
     alpha_method: str
     kappa: float
@@ -165,7 +185,9 @@ class QuantumResources:
     ancilla_qubits: int
     qubits: int
     success_probability: float
-    post_selection_measurements: float
+    post_selection_rowmax: float
+    post_selection_paper: float
+    post_selection_kthresh: float
     readout_measurements: float
     n_probe: int
     qsvt_queries: int
@@ -180,6 +202,49 @@ class QuantumResources:
         """The fields as a plain dict (JSON-serialisable)."""
         return dataclasses.asdict(self)
 
+    @functools.cached_property
+    def gates(self):
+        """Gate-level estimate with the default assumptions (see
+        :meth:`gate_resources`)."""
+        return self.gate_resources()
+
+    def gate_resources(self, *, bits=None, select_swap_depth=None):
+        """Fault-tolerant cost of the pipeline with a sparse-access block encoding.
+
+        Parameters
+        ----------
+        bits : int or None, default=None
+            Bits per loaded angle; None: ``ceil(log2(2 pi kappa / epsilon))``.
+        select_swap_depth : int or None, default=None
+            QROM select-swap width (power of two): 1 minimises qubits, None is
+            PennyLane's Toffoli-optimal choice.
+
+        Returns
+        -------
+        gates : GateResources
+            See :func:`~qntk_sklearn.solvers.estimate_gate_resources`; the
+            ``|k*>`` preparation uses ``post_selection_rowmax``.
+        """
+        from ._gates import estimate_gate_resources
+
+        scale = math.nan
+        if math.isfinite(self.kappa) and self.degree <= EXACT_DEGREE_MAX:
+            scale = inverse_polynomial(self.kappa, self.epsilon).x_scale * self.alpha
+        return estimate_gate_resources(
+            n=self.n,
+            s=self.s,
+            max_abs_entry=self.max_abs_entry,
+            min_abs_eigenvalue=self.alpha / self.kappa,
+            epsilon=self.epsilon,
+            success_probability=self.success_probability,
+            success_scale=scale,
+            post_selection=self.post_selection_rowmax,
+            readout=self.readout_measurements,
+            classical_flops=self.classical_flops,
+            bits=bits,
+            select_swap_depth=select_swap_depth,
+        )
+
     def __str__(self):
         rows = []
         for f in dataclasses.fields(self):
@@ -190,12 +255,26 @@ class QuantumResources:
         w1 = max(len(r[1]) for r in rows)
         lines = [f"{'quantity':<{w0}}  {'value':>{w1}}  meaning", "-" * (w0 + w1 + 40)]
         lines += [f"{a:<{w0}}  {b:>{w1}}  {c}" for a, b, c in rows]
+        lines += [
+            "",
+            "gate level (sparse-access block encoding, QROM data; per target):",
+            str(self.gates),
+        ]
         return "\n".join(lines)
 
 
 @dataclass(frozen=True)
 class _DegreeOnly:
     degree: int
+
+
+def _median(values):
+    return float(np.median(values)) if values.size else math.nan
+
+
+def _max_abs(K):
+    data = K.data if sp.issparse(K) else K
+    return float(np.abs(data).max()) if data.size else 0.0
 
 
 def _amplified_queries(degree, p):
@@ -346,8 +425,7 @@ def estimate_quantum_resources(
 
     # Readout on the probe rows.
     k, P = clip_kernel_rows(K_probe, float(k_thresh))
-    with np.errstate(divide="ignore"):
-        post = np.where(P > 0, n / np.where(P > 0, P, 1.0), np.inf)
+    post = post_selection_counts(K_probe, float(k_thresh))
     k_hat = k / np.where(P > 0, np.sqrt(P), 1.0)[:, None]
     norms = np.linalg.norm(solver.dual_coef_, axis=0)
     X_hat = solver.dual_coef_ / np.where(norms > 0, norms, 1.0)
@@ -392,6 +470,7 @@ def estimate_quantum_resources(
         n_targets=int(t),
         s=int(sparsity),
         nnz=nnz,
+        max_abs_entry=_max_abs(K_tilde),
         alpha=float(alpha_value),
         alpha_method=str(alpha_method),
         kappa=float(kappa),
@@ -401,7 +480,9 @@ def estimate_quantum_resources(
         ancilla_qubits=int(ancilla),
         qubits=int(system + ancilla),
         success_probability=p_med,
-        post_selection_measurements=float(np.median(post)) if post.size else math.nan,
+        post_selection_rowmax=_median(post["rowmax"]),
+        post_selection_paper=_median(post["paper"]),
+        post_selection_kthresh=_median(post["kthresh"]),
         readout_measurements=float(np.median(readout)) if readout.size else math.nan,
         n_probe=int(K_probe.shape[0]),
         qsvt_queries=degree,
