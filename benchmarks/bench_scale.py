@@ -53,12 +53,12 @@ Targets (issue 9): fit + predict of the paper's defaults under 3 minutes on 2 co
 below the RBF SVC's time; peak RSS under 4 GB.
 
 Last measured 2026-12-02 on the 2-core AMD EPYC VM (24 GiB), shared with other jobs
-(load 11-14, run under ``nice -n 10``), FC kernel before issue 9's depth-independent
+(load 7-14, run under ``nice -n 10``), FC kernel before issue 9's depth-independent
 one; 60,000 training / 2,000 test images (``--n-train 0 --n-test 2000``)::
 
     config        fit s   predict s  accuracy  peak RSS
     qntk_paper     101.9    634.9    0.7920    1.29 GiB   (depth 146, CG)
-    qntk_shallow  1787.1     66.5    0.8535    4.16 GiB   (kappa 4.7e4, MINRES)
+    qntk_shallow   456.2     52.6    0.8535    4.16 GiB   (kappa 4.7e4, MINRES)
     svc_rbf        249.8      9.5    0.9845    1.22 GiB
     mlp           2426.8      0.1    0.9800    0.88 GiB
 
