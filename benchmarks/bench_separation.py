@@ -10,19 +10,21 @@ subprocess so that peak RSS (``resource.getrusage``) is the computation's own; t
 deltas must agree to the rounding of one dot product. ``n_jobs`` of the new one is 1
 (numpy's BLAS threads as configured) and 2 (two joblib threads).
 
-Last measured 2026-12-02 on the 2-core AMD EPYC VM (24 GiB), shared with other jobs
-(load 3-4), OpenBLAS default threads; peak RSS of the whole process (data included)::
+Last measured 2026-12-02 on the 2-core AMD EPYC VM (24 GiB), OpenBLAS default threads,
+load 1 rising to 3.5 during the last two runs (other jobs); peak RSS of the whole
+process (data included)::
 
     n       method                    n_jobs  wall s  CPU s  peak MiB
-    10000   all pairs, float64        -         3.26    3.5    509
-    10000   float32 + float64 refine  1         1.63    1.5    310
-    10000   float32 + float64 refine  2         3.68    1.6    309
-    60000   all pairs, float64        -       119.4   129.9   2279
-    60000   float32 + float64 refine  1        30.2    40.6    943
-    60000   float32 + float64 refine  2        35.6    40.2    931
+    10000   all pairs, float64        -         2.17    4.1    509
+    10000   float32 + float64 refine  1         0.89    1.5    310
+    10000   float32 + float64 refine  2         0.93    1.6    310
+    60000   all pairs, float64        -        95.2   131.5   2279
+    60000   float32 + float64 refine  1        42.1    42.7    943
+    60000   float32 + float64 refine  2        39.0    38.9    940
 
-Same pair and the same delta to one unit in the last place (0.008285846083293302 vs
-...191 at n = 60,000). ``n_jobs=2`` did not help on the loaded machine.
+An earlier run at load 3-4 measured 119.4 s vs 30.2 s at n = 60,000. CPU seconds
+(131 vs 40) are the steadier measure: 3.3x less work. Same pair and the same delta
+to one unit in the last place (0.008285846083293302 vs ...191 at n = 60,000).
 
 Run ``python benchmarks/bench_separation.py`` (n = 10,000 and 60,000; about 4
 minutes on 2 idle cores, most of it the all-pairs baseline at 60,000) or ``--quick``

@@ -19,8 +19,8 @@ cost of one float32 matrix product over the upper triangle:
    orthogonal rows) is recomputed in float64 as a whole.
 
 Half the products, in single precision, with O(tile) memory: on all 60,000 MNIST
-training images 30 s instead of 119 s and ~0.2 GB instead of ~1.5 GB on top of the
-data (2 cores, shared machine; ``benchmarks/bench_separation.py``). A float32 first pass
+training images 40 CPU-seconds instead of 131 and ~0.2 GB instead of ~1.5 GB on top
+of the data (``benchmarks/bench_separation.py``). A float32 first pass
 written by hand, not a nearest-neighbour library: exact neighbour searches
 (``sklearn.neighbors``) fall back to the same brute-force product in 784 dimensions,
 in float64, without the symmetric half.
