@@ -13,17 +13,26 @@ When reporting a problem, include the output of :func:`show_versions`.
 from ._show_versions import show_versions
 from ._version import __version__
 from .estimators import (
+    MAX_DEPTH,
+    DiagonalKernelWarning,
     DuplicateSamplesWarning,
+    IndefiniteKernelWarning,
     QuantumNTKClassifier,
     QuantumNTKRegressor,
     convergence_depth,
     separation,
 )
 from .kernels import FullyConnectedNTK
+from .solvers import CollapsedSolutionWarning, SingularSystemWarning
 
 __all__ = [
+    "CollapsedSolutionWarning",
+    "DiagonalKernelWarning",
     "DuplicateSamplesWarning",
     "FullyConnectedNTK",
+    "IndefiniteKernelWarning",
+    "MAX_DEPTH",
+    "SingularSystemWarning",
     "QuantumNTKClassifier",
     "QuantumNTKRegressor",
     "__version__",

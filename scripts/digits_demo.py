@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import time
+import warnings
 
 import numpy as np
 from sklearn.datasets import load_digits
@@ -29,7 +30,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import Normalizer, StandardScaler
 from sklearn.svm import SVC
 
-from qntk_sklearn import QuantumNTKClassifier
+from qntk_sklearn import IndefiniteKernelWarning, QuantumNTKClassifier
 from qntk_sklearn.solvers import DequantizedSolver, PennyLaneSolver, QSVTSolver
 
 
@@ -75,9 +76,18 @@ def main(argv=None):
     }
     print(f"digits: {len(X_train)} train / {len(X_test)} test, 10 classes\n")
     print(f"{'model':<40} {'accuracy':>9} {'fit s':>8} {'predict s':>10}")
-    for name, model in models.items():
-        accuracy, fit, predict = timed(model, X_train, y_train, X_test, y_test)
-        print(f"{name:<40} {accuracy:>9.4f} {fit:>8.2f} {predict:>10.3f}")
+    # The grid includes random sparsification at depths 4 to 16, whose sparsified
+    # kernel is indefinite: each such fit warns (IndefiniteKernelWarning) and loses
+    # to the exact kernel; the grid is there to show it. Silenced here, said below.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IndefiniteKernelWarning)
+        for name, model in models.items():
+            accuracy, fit, predict = timed(model, X_train, y_train, X_test, y_test)
+            print(f"{name:<40} {accuracy:>9.4f} {fit:>8.2f} {predict:>10.3f}")
+    print(
+        "(the grid's random sparsification at depths 4 to 16 is indefinite: "
+        "IndefiniteKernelWarning, silenced above)"
+    )
 
     best = grid.best_estimator_[-1]
     print("\nTuned QuantumNTKClassifier:", grid.best_params_)

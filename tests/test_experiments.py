@@ -289,3 +289,47 @@ def test_summarize_standard_error_over_trials():
     assert row["kappa_mean"] == pytest.approx(3.0)  # inf kept out of the mean
     assert row["n_trials"] == 2 and row["n_runs"] == 3
     assert math.isnan(row["postselection_median"])
+
+
+@pytest.mark.parametrize(
+    "flag, value, rule",
+    [
+        ("--trials", "0", "positive int"),
+        ("--trials", "-2", "positive int"),
+        ("--jobs", "0", "positive int"),
+        ("--first-trial", "-1", "non-negative int"),
+        ("--exact-max", "-1", "non-negative int"),
+    ],
+)
+def test_cli_refuses_non_positive_counts(tmp_path, capsys, flag, value, rule):
+    # --trials 0 used to run and write empty tables.
+    with pytest.raises(SystemExit):
+        main(["fc", "--smoke", flag, value, "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert f"argument {flag}: must be a {rule}; got {value!r}" in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_refuses_to_overwrite_results(smoke_run, synthetic_mnist, capsys):
+    out, _ = smoke_run
+    before = (out / "depth.csv").read_bytes()
+    args = ["depth", "--smoke", "--out", str(out), "--mnist", str(synthetic_mnist)]
+    with pytest.raises(SystemExit):
+        main(args)
+    err = capsys.readouterr().err
+    assert "would overwrite" in err and "depth.csv" in err and "--overwrite" in err
+    # --append cannot merge the depth sweep: it does not make overwriting silent.
+    with pytest.raises(SystemExit):
+        main([*args, "--append"])
+    assert "depth.csv" in capsys.readouterr().err
+    assert (out / "depth.csv").read_bytes() == before
+    # Figures only: --replot never refuses.
+    assert main(["--replot", "--out", str(out)]) == 0
+
+
+def test_cli_overwrite_replaces_results(synthetic_mnist, tmp_path):
+    args = ["depth", "--smoke", "--out", str(tmp_path), "--mnist", str(synthetic_mnist)]
+    assert main(args) == 0
+    (tmp_path / "depth.csv").write_text("stale\n")
+    assert main([*args, "--overwrite"]) == 0
+    assert _rows(tmp_path / "depth.csv")  # rewritten with real rows

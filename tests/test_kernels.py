@@ -165,6 +165,27 @@ def x64_off():
     jax.config.update("jax_enable_x64", previous)
 
 
+@pytest.mark.parametrize("backend", ["numpy", "jax"])
+def test_blocks_in_float64_with_x64_globally_off(x64_off, backend, rng):
+    sphere = rng.normal(size=(30, 5))
+    sphere /= np.linalg.norm(sphere, axis=1, keepdims=True)
+    k = FullyConnectedNTK(depth=100)
+    k._backend = backend
+    for A in (sphere, sphere * np.linspace(1, 2, 30)[:, None]):  # table, recursion
+        K = k(A, A[:7] + 0.01)
+        assert K.dtype == np.float64
+        jax.config.update("jax_enable_x64", True)
+        on = FullyConnectedNTK(depth=100)
+        on._backend = "numpy"
+        expected = on(A, A[:7] + 0.01)
+        jax.config.update("jax_enable_x64", False)
+        # float32 anywhere would be ~1e-7 off or worse. XLA and BLAS round the inner
+        # products of the near-parallel pairs (x, x + 0.01) differently, which the
+        # depth-100 kernel amplifies to ~1e-12.
+        np.testing.assert_allclose(K, expected, rtol=1e-10)
+    assert not jax.config.jax_enable_x64
+
+
 def test_float64_with_x64_globally_off(x64_off):
     k = FullyConnectedNTK(depth=100)
     rho = np.linspace(-0.9, 0.999, 7)
@@ -259,6 +280,21 @@ def test_property_symmetric_pairs_consistent(X, depth, act):
     )
 
 
+def _at_correlation_tolerance(k, sq_norm):
+    """How far ``k(x, y)`` and ``at_correlation`` may differ for the same cosine.
+
+    Both sides see cosines that differ by a few ulp (the test's ``x . y / sq_norm``
+    against the kernel's ``x . y / sqrt(|x|^2 |y|^2)``). Near ``rho = +-1`` relu's
+    kernel is Hoelder-1/2 in the cosine (it depends on ``sqrt(1 -+ rho)``), so a few
+    ulp of ``rho`` move it by ~``sqrt(4 eps)`` of the diagonal: e.g. at depth 1 the
+    NTK is -1.56e-8 (the exact value) at ``rho = -1 + 1 ulp`` and 0 at -1. erf is
+    smooth at these depths (``|dk/drho| < 10 k(x, x)``), 1e-13 of the diagonal.
+    """
+    diag = float(k.at_correlation(1.0, sq_norm, 2))
+    eps = np.finfo(np.float64).eps
+    return (4 * math.sqrt(eps) if k.activation == "relu" else 1e-13) * diag
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     rho=st.floats(-1, 1),
@@ -271,14 +307,35 @@ def test_property_at_correlation_is_the_kernel(rho, sq_norm, depth, act):
     r = math.sqrt(sq_norm)
     x = np.array([[r, 0.0]])
     y = np.array([[r * rho, r * math.sqrt(1 - rho * rho)]])
-    # The inputs' own inner product, so that both sides see the same rounding.
     rho_xy = float(x[0] @ y[0]) / sq_norm
     expected = float(k(x, y)[0, 0])
-    # At rho = 1 exactly, at_correlation takes the diagonal path while k(x, y) sees
-    # x.y rounded within 1 ulp of |x|^2; relu's arccos turns that into ~sqrt(eps).
     assert float(k.at_correlation(rho_xy, sq_norm, 2)) == pytest.approx(
-        expected, rel=1e-7
+        expected, rel=1e-12, abs=_at_correlation_tolerance(k, sq_norm)
     )
+
+
+def test_at_correlation_near_minus_one_is_exact():
+    """The seed that made the property above flaky: relu, depth 1, rho = -1.
+
+    ``at_correlation(-1 + 1 ulp)`` is -1.5e-8 where ``k(x, -x)`` is 0: both are the
+    exact kernel at their cosines (the NTK ``W^2 q (sin u - 2u cos u) / (2 pi)``,
+    ``u = sqrt(2 (1 + rho))``, is negative just above -1), so the property needs a
+    tolerance on the cosine, not a fix of the kernel. What was wrong in the kernel is
+    the tiny values there: ``sin t + (pi - t) cos t`` cancelled to 1e-16 absolute, so
+    the depth-1 NNGP (~1e-24 at one ulp from -1) came out as rounding noise.
+    """
+    for sq_norm in np.linspace(0.1, 4, 40):
+        k = FullyConnectedNTK(depth=1, activation="relu")
+        x = np.array([[math.sqrt(sq_norm), 0.0]])
+        assert float(k(x, -x)[0, 0]) == 0.0
+        rho = np.array([-1 + ULP, -1 + 2 * ULP, -1 + 1e-10, -1 + 1e-6])
+        for get in ("ntk", "nngp"):
+            k.set_params(get=get)
+            ref = [mp_reference(r, 1, "relu", get=get, sq=sq_norm, d=2) for r in rho]
+            np.testing.assert_allclose(
+                k.at_correlation(rho, sq_norm, 2), ref, rtol=1e-13
+            )
+    assert float(k.set_params(get="ntk").at_correlation(-1 + ULP, 3.28, 2)) < -1.5e-8
 
 
 @settings(max_examples=30, deadline=None)
@@ -443,3 +500,383 @@ def test_wrappers_clone_and_pickle_without_evaluating():
         "input_shape",
         "batch_size",
     }
+
+
+# --- accuracy contract: 50-digit mpmath reference -----------------------------------
+def mp_reference(rho, depth, activation, W_std=None, b_std=0.0, get="ntk", sq=1, d=1):
+    """The FC recursion in 50-digit arithmetic at the exact float ``rho``."""
+    import mpmath as mp
+
+    with mp.workdps(50):
+        rho = mp.mpf(float(rho))
+        if W_std is None:
+            W2 = (
+                1 / (2 / mp.pi * mp.asin(mp.mpf(2) / 3))
+                if activation == "erf"
+                else mp.mpf(2)
+            )
+        else:
+            W2 = mp.mpf(W_std) ** 2
+        b2 = mp.mpf(b_std) ** 2
+        q = W2 * mp.mpf(sq) / d + b2
+        c = W2 * mp.mpf(sq) * rho / d + b2
+        ntk = c
+        for _ in range(depth):
+            if activation == "erf":
+                s = 1 + 2 * q
+                cov = 2 / mp.pi * mp.asin(2 * c / s)
+                der = 4 / mp.pi / mp.sqrt(s * s - 4 * c * c)
+                q_new = 2 / mp.pi * mp.asin(2 * q / s)
+            else:
+                r = max(-1, min(1, c / q))
+                t = mp.acos(r)  # sin t as sqrt(1 - r^2): exactly 0 at r = -1
+                cov = q * (mp.sqrt(1 - r * r) + (mp.pi - t) * r) / (2 * mp.pi)
+                der = (mp.pi - t) / (2 * mp.pi)
+                q_new = q / 2
+            c = W2 * cov + b2
+            q = W2 * q_new + b2
+            ntk = W2 * ntk * der + c
+        return float(ntk if get == "ntk" else c)
+
+
+ULP = np.finfo(np.float64).eps / 2  # spacing of floats just below 1
+#: Cosines where the kernel is hardest: a few ulp from +-1, the steep region of deep
+#: erf kernels, and the middle (0 and tiny values for the odd erf kernel).
+CONTRACT_RHO = np.array(
+    [1.0, 1 - ULP, 1 - 2 * ULP, 1 - 5 * ULP, 1 - 1e-14, 1 - 1e-12, 1 - 1e-10]
+    + [1 - 1e-8, 1 - 1e-6, 1 - 1e-4, 1 - 1e-2, 0.9, 0.7, 0.5, 0.3, 1e-9, 0.0]
+)
+CONTRACT_RHO = np.concatenate([CONTRACT_RHO, -CONTRACT_RHO[:-1]])
+
+CONTRACT_CONFIGS = [
+    pytest.param(
+        activation,
+        depth,
+        W_std,
+        b_std,
+        marks=[pytest.mark.slow] if depth == 500 else [],
+    )
+    for activation in ("erf", "relu")
+    for depth in (1, 2, 10, 100, 500)
+    for W_std, b_std in ((None, 0.0), (1.1, 0.3))
+]
+
+
+@pytest.mark.parametrize("activation, depth, W_std, b_std", CONTRACT_CONFIGS)
+def test_accuracy_contract_against_mpmath(activation, depth, W_std, b_std):
+    """Fast path (table) and recursion: within 1e-12 of a 50-digit reference wherever
+    the plain float64 recursion is, and never less accurate than it elsewhere.
+
+    The plain recursion (``reference_fc``) loses the gap ``1 - rho``: erf at depth
+    100 is 1e-6 off at one ulp from 1 (0.5 at depth 200), relu 1e-9 to 1e-6 near
+    +-1. The absolute floor, 1e-15 of the kernel's size at ``|rho| <= 1/2``, only
+    matters where an entry crosses zero (relu's depth-1 NTK at rho ~ -0.39, erf with
+    a bias): there every float64 evaluation cancels terms of that size, and an ulp
+    of ``rho`` moves the entry by more.
+    """
+    rho = CONTRACT_RHO
+    W = default_W_std(activation) if W_std is None else W_std
+    for get in ("ntk", "nngp"):
+        k = FullyConnectedNTK(depth, activation, W_std=W_std, b_std=b_std, get=get)
+        ref = np.array(
+            [mp_reference(r, depth, activation, W_std, b_std, get) for r in rho]
+        )
+        table = k._evaluator()._table(W**2)  # inputs of norm 1 in d = 1
+        fast = table(rho)
+        recursion = k.at_correlation(rho)  # 33 points: the recursion
+        with np.errstate(all="ignore"):
+            plain = reference_fc(1.0, 1.0, rho, 1, depth, W, b_std, activation, get)
+        floor = 1e-15 * np.max(np.abs(ref[np.abs(rho) <= 0.5]))
+        allowed = np.maximum(1e-12 * np.abs(ref) + floor, np.abs(plain - ref))
+        for name, values in (("table", fast), ("recursion", recursion)):
+            error = np.abs(values - ref)
+            assert np.all(error <= allowed), (name, get, rho[error > allowed])
+        # Where the kernel is not near zero both are within 1e-13.
+        big = np.abs(ref) > 1e3 * floor
+        for values in (fast, recursion):
+            assert np.max(np.abs(values - ref)[big] / np.abs(ref[big])) < 2e-13
+
+
+def test_plain_recursion_fails_near_one():
+    # What the accuracy contract protects against: the recursion as written before
+    # (neural-tangents' too) at depth 200, one ulp from rho = 1.
+    rho = np.array([1 - ULP])
+    ref = mp_reference(rho[0], 200, "erf")
+    plain = reference_fc(1.0, 1.0, rho, 1, 200, default_W_std("erf"), 0.0, "erf", "ntk")
+    assert abs(plain[0] - ref) > 0.1 * ref
+    fast = FullyConnectedNTK(200)._evaluator()._table(default_W_std("erf") ** 2)(rho)
+    assert fast[0] == pytest.approx(ref, rel=1e-13)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    act=st.sampled_from(["erf", "relu"]),
+    depth=st.integers(1, 150),
+    W_std=st.floats(0.5, 2.0),
+    b_std=st.sampled_from([0.0, 0.1, 0.7]),
+    get=st.sampled_from(["ntk", "nngp"]),
+    sq=st.floats(0.01, 100.0),
+    rho=arrays(np.float64, 16, elements=st.floats(-1, 1)),
+)
+def test_property_table_is_the_recursion(act, depth, W_std, b_std, get, sq, rho):
+    """The table against the accurate recursion (tested against mpmath above), for
+    any weights, biases, norms and cosines, with the gaps near +-1 exercised."""
+    rho = np.concatenate(
+        [rho, 1 - 3 * ULP * np.abs(rho[:4]), -1 + 1e-9 * rho[4:8] ** 2]
+    )
+    k = FullyConnectedNTK(depth, act, W_std=W_std, b_std=b_std, get=get)
+    ev = k._evaluator()
+    try:
+        expected = k.at_correlation(rho, sq, 7)  # < 256 points: the recursion
+    except ValueError:  # overflow (relu, large W_std): nothing to compare
+        return
+    if ev.homogeneous:
+        fast = ev.W2 * sq / 7 * ev._table(1.0)(rho)
+    else:
+        fast = ev._table(ev.W2 * sq / 7)(rho)
+    scale = np.max(np.abs(k.at_correlation(np.linspace(-0.5, 0.5, 11), sq, 7)))
+    np.testing.assert_allclose(fast, expected, rtol=1e-12, atol=1e-15 * scale)
+
+
+# --- identical rows get the diagonal ------------------------------------------------
+IDENTICAL_CONFIGS = [
+    dict(depth=200),
+    dict(depth=150, b_std=0.2, get="nngp"),
+    dict(depth=60, activation="relu"),
+    dict(depth=60, activation="relu", b_std=0.1),
+]
+
+
+def _with_copies(normalise):
+    """12 rows (X[9] = X[3]) and 3 queries copying X[4], X[0] (with -0.0), X[7]."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(12, 5))
+    if normalise:
+        X /= np.linalg.norm(X, axis=1, keepdims=True)
+    X[0, 2] = 0.0
+    X[9] = X[3]
+    Y = X[[4, 0, 7]].copy()
+    Y[1, 2] = -0.0  # still the same point
+    return X, Y
+
+
+@pytest.mark.parametrize("normalise", [False, True])
+@pytest.mark.parametrize("params", IDENTICAL_CONFIGS)
+def test_identical_rows_get_the_diagonal(params, normalise):
+    """Every path gives a pair of identical rows exactly ``diag`` (issue 8).
+
+    Through a matrix product ``x . x`` differs from ``|x|^2`` in the last bits, and at
+    depth 200 the erf kernel turned that into 1e-4 to 1e-30 of the diagonal.
+    """
+    X, Y = _with_copies(normalise)
+    k = FullyConnectedNTK(**params)
+    diag = k.diag(X)
+    pairs_XY = [(4, 0), (0, 1), (7, 2)]
+    K_XY, K_YX = k(X, Y), k(Y, X)
+    for i, j in pairs_XY:
+        assert K_XY[i, j] == diag[i] and K_YX[j, i] == diag[i]
+    K = k(X)
+    assert K[3, 9] == K[9, 3] == diag[3] == diag[9]
+    np.testing.assert_array_equal(np.diag(k(X, X.copy())), diag)
+    np.testing.assert_array_equal(np.diag(k.block(X, X)), diag)
+    rows, cols = np.array(pairs_XY).T
+    np.testing.assert_array_equal(k.pairs(X, Y, rows=rows, cols=cols), diag[rows])
+    np.testing.assert_array_equal(
+        k.pairs(X, rows=[3, 9, 5], cols=[9, 3, 5]), diag[[3, 9, 5]]
+    )
+    sq = np.einsum("ij,ij->i", X, X)
+    for i in (0, 4):
+        assert float(k.at_correlation(1.0, sq[i], X.shape[1])) == diag[i]
+    # Not identical, only close: not the diagonal (the pair is genuinely distinct).
+    Z = X[:1] * (1 + 1e-12)
+    assert k(X[:1], Z)[0, 0] != diag[0]
+
+
+@pytest.mark.parametrize("normalise", [False, True])
+def test_identical_rows_in_precomputed_gram_helpers(normalise):
+    """The experiments' Gram helper (pairs of a test set against the training set)."""
+    from qntk_sklearn.experiments._cnn import gram_matrices
+
+    X, Y = _with_copies(normalise)
+    k = FullyConnectedNTK(depth=200)
+    K, K_test = gram_matrices(k, X, Y)
+    diag = k.diag(X)
+    np.testing.assert_array_equal(np.diag(K), diag)
+    assert K[3, 9] == diag[3]
+    np.testing.assert_array_equal(K_test[[0, 1, 2], [4, 0, 7]], diag[[4, 0, 7]])
+    np.testing.assert_allclose(K_test, k(Y, X), rtol=1e-12)
+
+
+def test_diagonal_is_bitwise_independent_of_the_batch():
+    # Identical rows take diag(x) computed with other rows than diag(X): the values
+    # must not depend on the array they are computed in.
+    X = np.random.default_rng(4).normal(size=(37, 9))
+    for params in IDENTICAL_CONFIGS:
+        k = FullyConnectedNTK(**params)
+        diag = k.diag(X)
+        for i in range(len(X)):
+            assert k.diag(X[i : i + 1])[0] == diag[i]
+
+
+# At depth 200 the kernel is effectively diagonal (the regressor says so, and predicts
+# the mean away from the data): what is tested is the training points themselves.
+@pytest.mark.filterwarnings("ignore::qntk_sklearn.DiagonalKernelWarning")
+@pytest.mark.parametrize("normalise", [False, True])
+def test_regressor_predicts_its_training_points(normalise):
+    """Issue 8: at depth 200 predict(X) missed y by ~2 although kappa(K) = 1.4."""
+    from qntk_sklearn import QuantumNTKRegressor
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(50, 5)), rng.normal(size=50)
+    if normalise:
+        X /= np.linalg.norm(X, axis=1, keepdims=True)
+    # diag_reg=0.0: the network trained to zero loss (the regressor's default ridge
+    # of 0.1 would not interpolate).
+    model = QuantumNTKRegressor(depth=200, sparsity="none", diag_reg=0.0).fit(X, y)
+    np.testing.assert_allclose(model.predict(X), y, atol=1e-8)
+    np.testing.assert_allclose(model.predict(X[::-1].copy()), y[::-1], atol=1e-8)
+
+
+# --- the equal-norm fast path -------------------------------------------------------
+@pytest.fixture
+def sphere(rng):
+    X = rng.normal(size=(40, 6))
+    return X / np.linalg.norm(X, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("params", CONFIGS + [dict(depth=300), dict(depth=120)])
+def test_unit_sphere_uses_the_table_and_matches_the_recursion(params, sphere):
+    """Normalised rows read the table (bitwise equal to it) and agree with the
+    (accurate) recursion to 1e-12, and with the plain one off the diagonal."""
+    k = FullyConnectedNTK(**params)
+    ev = k._evaluator()
+    K = k(sphere)
+    sq = np.einsum("ij,ij->i", sphere, sphere)
+    rho = (sphere @ sphere.T) / np.sqrt(sq[:, None] * sq[None, :])
+    off = ~np.eye(len(sphere), dtype=bool)
+    p = 1.0 if ev.homogeneous else ev.W2 / sphere.shape[1]
+    table = ev._table(p)(rho)
+    if ev.homogeneous:  # the engine's own order of operations
+        table = (ev.W2 / sphere.shape[1]) * np.sqrt(sq[:, None] * sq[None, :]) * table
+    np.testing.assert_array_equal(K[off], table[off])
+    recursion = k.at_correlation(rho[off][:200], 1.0, sphere.shape[1])
+    np.testing.assert_allclose(K[off][:200], recursion, rtol=1e-12)
+    if k.depth <= 40:
+        np.testing.assert_allclose(K[off], reference_matrix(k, sphere)[off], rtol=1e-10)
+
+
+def test_fast_path_is_independent_of_tiling(sphere, rng):
+    """Which path an entry takes depends on its two rows only, so tiles, chunks and
+    pairs agree (to the rounding of their inner products, which BLAS computes
+    differently for different tile shapes)."""
+    X = np.vstack([sphere, rng.normal(size=(7, 6))])  # mixed: some rows unnormalised
+    for params in (dict(depth=50), dict(depth=20, activation="relu", b_std=0.1)):
+        k = FullyConnectedNTK(**params)
+        K = k(X)
+        small = FullyConnectedNTK(**params)
+        small._max_block_entries = 50
+        np.testing.assert_allclose(small(X), K, rtol=1e-12)
+        np.testing.assert_allclose(small(X[:9], X), K[:9], rtol=1e-12)
+        rows, cols = np.triu_indices(len(X))
+        np.testing.assert_allclose(
+            small.pairs(X, rows=rows, cols=cols), K[rows, cols], rtol=1e-12
+        )
+
+
+def test_norms_equal_within_tolerance_share_a_table(sphere):
+    k = FullyConnectedNTK(depth=100)
+    d = sphere.shape[1]
+    K = k(sphere)
+    # Norms off by a few ulp (Normalizer's output) or 1e-14: the same table entries.
+    for scale in (1 + 4e-16, 1 - 1e-14):
+        np.testing.assert_allclose(k(sphere * math.sqrt(scale)), K, rtol=1e-13)
+    # Off by 1e-9: the recursion, and still the kernel of these slightly longer rows.
+    X = sphere * (1 + 1e-9 * np.arange(len(sphere)))[:, None]
+    ev = k._evaluator()
+    sq = np.einsum("ij,ij->i", X, X)
+    expected = reference_fc(
+        sq[:, None],
+        sq[None, :],
+        X @ X.T,
+        d,
+        100,
+        default_W_std("erf"),
+        0.0,
+        "erf",
+        "ntk",
+    )
+    off = ~np.eye(len(X), dtype=bool)
+    np.testing.assert_allclose(k(X)[off], expected[off], rtol=1e-9)
+    assert ev._table(ev.W2 / d) is ev._table(ev.W2 / d)  # built once, cached
+
+
+def test_relu_without_bias_is_homogeneous_any_norms(X):
+    # relu with b_std = 0: k(a x, b y) = a b k(x, y), so one table serves every norm.
+    k = FullyConnectedNTK(depth=30, activation="relu")
+    K = k(X)
+    expected = reference_matrix(k, X)
+    off = ~np.eye(len(X), dtype=bool)
+    np.testing.assert_allclose(K[off], expected[off], rtol=1e-12)
+    np.testing.assert_allclose(k(2.0 * X, X)[off], 2.0 * K[off], rtol=1e-13)
+    # On the diagonal the cosine of 2x and x rounds within an ulp of 1, where relu's
+    # kernel is steep (its slope grows like depth * sqrt(1 - rho)): 1e-7.
+    np.testing.assert_allclose(np.diag(k(2.0 * X, X)), 2.0 * np.diag(K), rtol=1e-6)
+
+
+def test_table_build_is_cached_and_kernels_still_pickle(sphere):
+    k = FullyConnectedNTK(depth=70, b_std=0.1)
+    K = k(sphere)
+    restored = pickle.loads(pickle.dumps(k))
+    np.testing.assert_array_equal(restored(sphere), K)
+    np.testing.assert_array_equal(clone(k)(sphere), K)
+
+
+@pytest.mark.parametrize("params", [dict(depth=30), dict(depth=8, activation="relu")])
+def test_jax_backend_matches_numpy(params, sphere, X):
+    """The path used on accelerators, run here on the CPU."""
+    k = FullyConnectedNTK(**params)
+    on_jax = FullyConnectedNTK(**params)
+    on_jax._backend = "jax"
+    for A in (sphere, X):
+        np.testing.assert_allclose(on_jax(A), k(A), rtol=1e-12)
+        np.testing.assert_allclose(
+            on_jax(A, A[:3] + 0.1), k(A, A[:3] + 0.1), rtol=1e-12
+        )
+        # jax's einsum may round |x|^2 apart from numpy's by an ulp.
+        np.testing.assert_allclose(on_jax.diag(A), k.diag(A), rtol=1e-14)
+        rows, cols = np.triu_indices(len(A), k=1)
+        np.testing.assert_allclose(
+            on_jax.pairs(A, rows=rows, cols=cols), k(A)[rows, cols], rtol=1e-12
+        )
+
+
+@pytest.mark.skipif(
+    jax.default_backend() == "cpu", reason="no GPU or TPU visible to jax"
+)
+def test_runs_on_the_accelerator(sphere):  # pragma: no cover - needs a device
+    from qntk_sklearn.kernels._fc_engine import default_backend
+
+    assert default_backend() == "jax"
+    k = FullyConnectedNTK(depth=100)
+    on_cpu = FullyConnectedNTK(depth=100)
+    on_cpu._backend = "numpy"
+    np.testing.assert_allclose(k(sphere), on_cpu(sphere), rtol=1e-12)
+
+
+@pytest.mark.parametrize("scale", [1e-160, 1e-200, 0.0])
+@pytest.mark.parametrize("params", [dict(depth=5), dict(depth=5, activation="relu")])
+def test_tiny_and_zero_inputs_are_quiet_and_finite(scale, params, sphere):
+    # |x|^2 |y|^2 underflows here: the cosines come from |x| |y| instead, with no
+    # division by zero and no NaN (the kernel of a zero input is 0 without bias).
+    import warnings
+
+    X = np.vstack([sphere[:5] * scale, sphere[5:8]])
+    k = FullyConnectedNTK(**params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        K = k(X)
+        rows, cols = np.triu_indices(len(X))
+        pairs = k.pairs(X, rows=rows, cols=cols)
+    assert np.all(np.isfinite(K))
+    np.testing.assert_allclose(pairs, K[rows, cols], rtol=1e-12, atol=1e-300)
+    assert np.all(np.abs(K[:5, :5]) <= 1e-300)

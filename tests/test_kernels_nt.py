@@ -113,6 +113,27 @@ def test_fully_connected_matches_neural_tangents(activation, depth, W_std, b_std
         np.testing.assert_allclose(k(X, Y), K_nt_XY, rtol=1e-8)
 
 
+@pytest.mark.parametrize("activation", ["erf", "relu"])
+@pytest.mark.parametrize("depth", [1, 2, 10, 100])
+@pytest.mark.parametrize("W_std, b_std", PARAMS)
+def test_fully_connected_on_the_sphere_matches_neural_tangents(
+    activation, depth, W_std, b_std, X
+):
+    """Unit-norm inputs take the tabulated equal-norm path: the same 1e-8."""
+    W = default_W_std(activation) if W_std is None else W_std
+    kernel_fn = fc_kernel_fn(depth, activation, W, b_std)
+    S = X / np.linalg.norm(X, axis=1, keepdims=True)
+    T = S[::-1][:4] * 0.8 + 0.3
+    T /= np.linalg.norm(T, axis=1, keepdims=True)
+    off = ~np.eye(len(S), dtype=bool)
+    nt_SS = nt_matrix(kernel_fn, S, None, ("ntk", "nngp"))
+    nt_ST = nt_matrix(kernel_fn, S, T, ("ntk", "nngp"))
+    for get, K_nt, K_nt_ST in zip(("ntk", "nngp"), nt_SS, nt_ST, strict=True):
+        k = FullyConnectedNTK(depth, activation, W_std=W_std, b_std=b_std, get=get)
+        np.testing.assert_allclose(k(S)[off], K_nt[off], rtol=1e-8)
+        np.testing.assert_allclose(k(S, T), K_nt_ST, rtol=1e-8)
+
+
 @pytest.mark.parametrize("activation, depth", [("erf", 10), ("erf", 100), ("relu", 10)])
 def test_stax_kernel_equals_fully_connected(activation, depth, X):
     W = default_W_std(activation)

@@ -151,6 +151,58 @@ def test_inverse_polynomial_rejects_bad_values(kwargs, match):
         inverse_polynomial(**kwargs)
 
 
+def _traced_peak(fn):
+    tracemalloc.start()
+    try:
+        result = fn()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_inverse_polynomial_memory_is_bounded():
+    """kappa ~ 1e4 (a depth-2 NTK on 300 points): the sup-norm grid of 64 (d + 1)
+    points and the binomial tail arrays used to take ~1 GiB; now O(degree)."""
+    P, peak = _traced_peak(lambda: inverse_polynomial(8.8e3, 1e-3))
+    assert P.degree > 1e5
+    assert peak < 40 * P.degree + 30e6  # a few float64 arrays of the degree's size
+    # The sup-norm bound behind x_scale is still an upper bound of max |g|.
+    x = np.concatenate(
+        [np.linspace(0, 1, 1001), np.linspace(0, 6 / math.sqrt(P.b), 2001)]
+    )
+    assert np.max(np.abs(P(x))) <= 1.0
+
+
+def test_sup_bound_memory_is_bounded_for_large_degrees(rng):
+    coef = rng.normal(size=400_001) / np.arange(1, 400_002) ** 2
+    bound, peak = _traced_peak(lambda: chebyshev_sup_bound(coef))
+    assert peak < 128 * coef.size + 48e6  # 64 (d + 1) grid points took ~0.6 GiB
+    true = abs(coef.sum())  # |p| peaks at x = 1 for these positive coefficients
+    assert true <= bound <= 1.025 * np.abs(coef).sum()
+
+
+def test_degree_budget_is_an_error_before_allocating():
+    K = np.diag([1.0, 1e-5, -1.0])  # kappa = 1e5: degree ~3e6 (24 GiB before)
+    tracemalloc.start()
+    try:
+        with pytest.raises(
+            ValueError,
+            match=r"kappa=1e\+05 .*epsilon=0\.001.* degree up to 3\d{6}, above "
+            r"`max_degree`=1000000.*`diag_reg`.*deeper network.*solver='exact' or "
+            r"'iterative'",
+        ):
+            QSVTSolver().fit(K, np.ones(3))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 5e6
+    # The budget is a parameter.
+    K = np.diag([1.0, 1e-2])
+    with pytest.raises(ValueError, match="above `max_degree`=100"):
+        QSVTSolver(max_degree=100).fit(K, np.ones(2))
+    assert QSVTSolver(max_degree=10_000).fit(K, np.ones(2)).degree_ > 100
+
+
 # --------------------------------------------------------------------------- emulator
 @pytest.mark.parametrize("indefinite", [False, True])
 @pytest.mark.parametrize("alpha", ["norm", "sparse"])
@@ -298,7 +350,14 @@ def test_sklearn_params_and_clone():
 
     s = QSVTSolver(epsilon=0.01, shots=10)
     assert clone(s).get_params() == s.get_params()
-    assert set(s.get_params()) == {"epsilon", "alpha", "kappa", "shots", "random_state"}
+    assert set(s.get_params()) == {
+        "epsilon",
+        "alpha",
+        "kappa",
+        "shots",
+        "random_state",
+        "max_degree",
+    }
 
 
 @pytest.mark.parametrize(
@@ -678,7 +737,7 @@ def test_resources_of_a_singular_system_with_a_classical_solver():
 def test_ill_conditioned_systems_fail_cleanly():
     K = np.diag([1.0, 1e-9, -1.0])
     y = np.ones(3)
-    with pytest.raises(ValueError, match=r"`kappa`=1e\+09 .* needs a polynomial"):
+    with pytest.raises(ValueError, match=r"kappa=1e\+09 .* needs a polynomial"):
         QSVTSolver().fit(K, y)
     r = estimate_quantum_resources(ExactSolver().fit(K, y), K, y, K, 1.0)
     assert r.degree == inverse_degree_bound(r.kappa, 1e-3) > 20_000

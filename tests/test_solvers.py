@@ -13,6 +13,8 @@ from sklearn.exceptions import ConvergenceWarning
 from qntk_sklearn.solvers import (
     ExactSolver,
     IterativeSolver,
+    PennyLaneSolver,
+    QSVTSolver,
     SingularSystemWarning,
     gershgorin_bounds,
     is_positive_definite,
@@ -159,3 +161,122 @@ def test_spectrum_matches_dense_eigenvalues(n):
     assert info["min_abs"] == pytest.approx(np.abs(ws).min(), rel=1e-5)
     assert info["max_abs"] == pytest.approx(np.abs(ws).max(), rel=1e-6)
     assert is_positive_definite(K) and not is_positive_definite(shifted)
+
+
+# --- one symmetry check for every solver (issue 8) -----------------------------------
+def _asymmetric(sparse):
+    K = _spd(8, 0)
+    K[0, 1] += 1e-3  # the lower triangle no longer mirrors the upper one
+    return sp.csr_matrix(K) if sparse else K
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: ExactSolver(),
+        lambda: IterativeSolver(),
+        lambda: QSVTSolver(),
+        lambda: PennyLaneSolver(),
+    ],
+    ids=["exact", "iterative", "qsvt", "pennylane"],
+)
+def test_every_solver_rejects_a_non_symmetric_matrix(make, sparse):
+    with pytest.raises(
+        ValueError,
+        match=r"`K` must be symmetric: max \|K - K\^T\| = 0\.001 exceeds "
+        r"SYMMETRY_TOL = 1e-10 times max \|K\|",
+    ):
+        make().fit(_asymmetric(sparse), np.ones(8))
+
+
+def test_symmetry_tolerance_is_relative_to_the_largest_entry():
+    from qntk_sklearn.solvers import SYMMETRY_TOL, check_symmetric
+
+    K = _spd(6, 1) * 1e30
+    K[0, 1] *= 1 + 0.1 * SYMMETRY_TOL  # rounding-level asymmetry passes
+    check_symmetric(K)
+    K[0, 1] *= 1 + 10 * SYMMETRY_TOL * np.abs(K).max() / abs(K[0, 1])
+    with pytest.raises(ValueError, match="must be symmetric"):
+        check_symmetric(K)
+
+
+# --- duplicate training points: no silent collapse (issue 8) -------------------------
+@pytest.fixture(scope="module")
+def duplicate_system():
+    """The paper's sparsified NTK of 40 points of which rows 4 and 5 are the same point.
+
+    At depth 290 (what depth="auto" picked: the duplicates' separation is 0) the
+    kernel is nearly diagonal but for the duplicate pair: splu used to return
+    coefficients of +-2e8 on it, which cancel in every decision, leaving all decisions
+    exactly 0.0 and accuracy 0.495 (0.805 without the duplicate).
+    """
+    from sklearn.datasets import make_classification
+    from sklearn.utils import check_random_state
+
+    from qntk_sklearn.kernels import FullyConnectedNTK
+    from qntk_sklearn.sparsify import random_pattern, sparse_from_pairs
+
+    X, y = make_classification(n_samples=240, random_state=0)
+    X_train, y_train = X[:40].copy(), y[:40].copy()
+    X_train[5], y_train[5] = X_train[4], y_train[4]
+    k = FullyConnectedNTK(depth=290)
+    rows, cols = random_pattern(y_train, 1.0, check_random_state(0))
+    values = np.empty(rows.size)
+    diag = rows == cols
+    values[diag] = k.diag(X_train)[rows[diag]]
+    values[~diag] = k.pairs(X_train, rows=rows[~diag], cols=cols[~diag])
+    K = sparse_from_pairs(rows, cols, values, 40)
+    Y = np.where(y_train == 1, 1.0, -1.0)[:, None]
+    return K, Y - Y.mean(), k(X[40:], X_train), y[40:]
+
+
+DUPLICATE_MESSAGE = r"Rows 4 and 5 of K are duplicates.*Remove duplicate.*`diag_reg`"
+
+
+def _accuracy(solver, K_star, y_test):
+    d = solver.decision_function(K_star).ravel()
+    assert np.ptp(d) > 0  # not collapsed
+    return np.mean((d > 0) == (y_test == 1))
+
+
+@pytest.mark.parametrize("sparse", [True, False])
+def test_exact_solver_falls_back_to_minimum_norm_and_names_duplicates(
+    duplicate_system, sparse
+):
+    K, Y, K_star, y_test = duplicate_system
+    with pytest.warns(SingularSystemWarning, match=DUPLICATE_MESSAGE):
+        s = ExactSolver().fit(K if sparse else K.toarray(), Y)
+    assert s.method_ == ("minres" if sparse else "lstsq")
+    assert _accuracy(s, K_star, y_test) >= 0.75
+
+
+def test_iterative_solver_does_not_collapse_on_duplicates(duplicate_system):
+    K, Y, K_star, y_test = duplicate_system
+    s = IterativeSolver().fit(K, Y)  # CG from 0 stays in the range of K: no warning
+    assert _accuracy(s, K_star, y_test) >= 0.75
+
+
+@pytest.mark.parametrize("make", [QSVTSolver, PennyLaneSolver])
+def test_quantum_solvers_refuse_duplicates_with_the_cause(duplicate_system, make):
+    K, Y, _, _ = duplicate_system
+    with pytest.raises(
+        ValueError, match=r"kappa=.*Rows 4 and 5 of K are duplicates.*`diag_reg`"
+    ):
+        make().fit(K, Y)
+
+
+def test_check_solution_flags_a_null_space_dominated_solution():
+    from qntk_sklearn.solvers import CollapsedSolutionWarning
+    from qntk_sklearn.solvers._conditioning import check_solution
+
+    K = np.array([[2.0, 2.0, 0.0], [2.0, 2.0, 0.0], [0.0, 0.0, 1.0]])
+    Y = np.array([[1.0], [1.0], [-1.0]])
+    good = np.linalg.pinv(K) @ Y
+    assert not check_solution(K, Y, good, solver="test")
+    bad = good + 1e17 * np.array([[1.0], [-1.0], [0.0]])  # null-space component
+    with pytest.warns(
+        CollapsedSolutionWarning,
+        match=r"condition number .* dominated by the null space.*Rows 0 and 1",
+    ):
+        assert check_solution(K, Y, bad, solver="test")

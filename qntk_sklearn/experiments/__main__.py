@@ -6,7 +6,27 @@ import argparse
 import sys
 
 from ._common import EXPERIMENTS, MODES
-from ._runner import replot, run_experiments
+from ._runner import existing_results, replot, run_experiments
+
+
+def _count(minimum, rule):
+    """argparse type: an int >= ``minimum`` (``rule`` names it in the error)."""
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"must be a {rule}; got {text!r}")
+        return value
+
+    parse.__name__ = rule  # what argparse shows for a value it cannot convert
+    return parse
+
+
+_positive_int = _count(1, "positive int")
+_non_negative_int = _count(0, "non-negative int")
 
 
 def _sizes(text):
@@ -60,14 +80,14 @@ def build_parser():
     parser.set_defaults(mode="full")
     parser.add_argument(
         "--jobs",
-        type=int,
+        type=_positive_int,
         default=1,
         help="worker processes for independent trials (default 1)",
     )
     parser.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
     parser.add_argument(
         "--trials",
-        type=int,
+        type=_positive_int,
         default=None,
         help="override the number of trials per size",
     )
@@ -88,7 +108,7 @@ def build_parser():
     )
     parser.add_argument(
         "--exact-max",
-        type=int,
+        type=_non_negative_int,
         default=None,
         help="largest n at which the exact (dense) NTK is fitted",
     )
@@ -99,8 +119,14 @@ def build_parser():
         "(fc, baselines; cnn: other trials)",
     )
     parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace result files (CSV tables and their figures) already in --out; "
+        "without it (or --append) the command refuses to overwrite them",
+    )
+    parser.add_argument(
         "--first-trial",
-        type=int,
+        type=_non_negative_int,
         default=0,
         help="index of the first trial (with --append, to add trials to a run)",
     )
@@ -142,6 +168,14 @@ def main(argv=None):
         if (not args.experiments or "all" in args.experiments)
         else list(dict.fromkeys(args.experiments))
     )
+    clash = existing_results(experiments, args.out, append=args.append)
+    if clash and not args.overwrite:
+        append_hint = "" if args.append else " or --append to add to them"
+        parser.error(
+            f"this run would overwrite {', '.join(clash)} in {args.out}; pass "
+            f"--overwrite to replace them{append_hint} (fc, baselines, cnn), or "
+            "choose another --out"
+        )
     overrides = {}
     if args.trials is not None:
         overrides.update(
@@ -168,6 +202,7 @@ def main(argv=None):
         jobs=args.jobs,
         seed=args.seed,
         overrides=overrides,
+        overwrite=True,  # checked above, with a command-line error
         argv=["python -m qntk_sklearn.experiments", *args_list],
     )
     return 0

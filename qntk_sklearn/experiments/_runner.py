@@ -27,6 +27,31 @@ from ._fc import FC_DIGITS, depth_trial, fc_trial, pair_data
 
 RUN_RECORD = "run.json"
 
+#: Experiments whose runner merges earlier rows in ``out`` when ``append`` is set.
+APPENDABLE = ("fc", "baselines", "cnn")
+
+
+def existing_results(experiments, out, *, append=False):
+    """Result tables in ``out`` that running ``experiments`` would overwrite.
+
+    Each experiment writes ``<name>.csv`` and ``<name>_runs.csv`` (and figures drawn
+    from them). With ``append``, the experiments that merge earlier rows
+    (:data:`APPENDABLE`) keep them, so only the others count.
+
+    Returns
+    -------
+    names : list of str
+        File names, in ``out``, that exist and would be replaced.
+    """
+    clash = []
+    for name in experiments:
+        if append and name in APPENDABLE:
+            continue
+        for fname in (f"{name}.csv", f"{name}_runs.csv"):
+            if os.path.exists(os.path.join(out, fname)):
+                clash.append(fname)
+    return clash
+
 
 def _map(fn, tasks, jobs):
     """``[fn(*t) for t in tasks]``, in ``jobs`` worker processes when jobs > 1."""
@@ -244,6 +269,7 @@ def run_experiments(
     jobs=1,
     seed=0,
     overrides=None,
+    overwrite=False,
     argv=None,
 ):
     """Run the named experiments and write their outputs to ``out``.
@@ -263,7 +289,12 @@ def run_experiments(
         Base seed of every split and pattern.
     overrides : dict or None
         Fields of the mode's :class:`~qntk_sklearn.experiments._common.Config` to
-        replace, e.g. ``{"fc_sizes": (16, 32)}``.
+        replace, e.g. ``{"fc_sizes": (16, 32)}``; ``{"append": True}`` merges
+        earlier rows of fc, baselines and cnn.
+    overwrite : bool, default=False
+        Replace result tables already in ``out``. Without it (and without
+        ``append`` for the experiments that support it) an existing table is an
+        error, raised before anything runs.
     argv : list of str or None
         The command line, recorded in ``run.json`` with absolute paths cut to their
         last component (``--out /tmp/x/results`` becomes ``--out results``).
@@ -283,6 +314,20 @@ def run_experiments(
     cfg = dataclasses.replace(
         MODES[mode], jobs=int(jobs), seed=int(seed), **(overrides or {})
     )
+    for name, value in (
+        ("jobs", cfg.jobs),
+        ("trials", cfg.trials),
+        ("depth_trials", cfg.depth_trials),
+        ("cnn_trials", cfg.cnn_trials),
+    ):
+        if value < 1:
+            raise ValueError(f"`{name}` must be a positive int; got {value!r}.")
+    clash = existing_results(experiments, out, append=cfg.append)
+    if clash and not overwrite:
+        raise FileExistsError(
+            f"Running {list(experiments)} would overwrite {clash} in {out!r}; pass "
+            "overwrite=True (--overwrite) to replace them."
+        )
     os.makedirs(out, exist_ok=True)
     data = load_mnist(mnist)
     record_path = os.path.join(out, RUN_RECORD)

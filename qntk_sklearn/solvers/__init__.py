@@ -1,12 +1,21 @@
 """Linear-system solvers: classical, emulated quantum (QSVT), PennyLane circuits, and
 the dequantized (classical sampling) baseline."""
 
-from ._base import BaseLinearSolver, check_system
+from ._base import SYMMETRY_TOL, BaseLinearSolver, check_symmetric, check_system
 from ._classical import ExactSolver, IterativeSolver, SingularSystemWarning
+from ._conditioning import CollapsedSolutionWarning, describe_singularity, singular_rows
 from ._dequantized import DequantizedSolver
+from ._evolution import (
+    PSD_TOL,
+    GradientFlowPolynomial,
+    gradient_flow_dense,
+    gradient_flow_polynomial,
+    lanczos_gradient_flow,
+)
 from ._gates import GateResources, estimate_gate_resources
 from ._pennylane import AngleAccuracyWarning, PaddingWarning, PennyLaneSolver
 from ._polynomial import (
+    MAX_DEGREE,
     InversePolynomial,
     chebyshev_apply,
     chebyshev_sup_bound,
@@ -20,10 +29,20 @@ from ._spectrum import gershgorin_bounds, is_positive_definite, spectrum
 
 __all__ = [
     "BaseLinearSolver",
+    "CollapsedSolutionWarning",
+    "GradientFlowPolynomial",
+    "PSD_TOL",
+    "describe_singularity",
+    "gradient_flow_dense",
+    "gradient_flow_polynomial",
+    "lanczos_gradient_flow",
+    "singular_rows",
     "DequantizedSolver",
     "ExactSolver",
     "IterativeSolver",
     "SingularSystemWarning",
+    "SYMMETRY_TOL",
+    "check_symmetric",
     "check_system",
     "gershgorin_bounds",
     "is_positive_definite",
@@ -31,6 +50,7 @@ __all__ = [
     "AngleAccuracyWarning",
     "GateResources",
     "InversePolynomial",
+    "MAX_DEGREE",
     "PaddingWarning",
     "PennyLaneSolver",
     "QSVTSolver",

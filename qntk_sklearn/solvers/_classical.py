@@ -13,11 +13,45 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseLinearSolver, check_system
+from ._conditioning import REMEDY, check_solution, describe_singularity
+from ._evolution import (
+    check_time,
+    check_time_system,
+    gradient_flow_dense,
+    lanczos_gradient_flow,
+)
 from ._spectrum import is_positive_definite
 
 
 class SingularSystemWarning(UserWarning):
     """The kernel system is singular; a minimum-norm least-squares solution is used."""
+
+
+def _fit_time_krylov(solver, K, Y, t, name):
+    """Finite ``t`` by the Lanczos approximation of ``phi_t(K) Y`` (sparse ``K``)."""
+    check_time_system(K, t, solver=name)
+    coef, iterations, converged = lanczos_gradient_flow(K, Y, t)
+    if not converged:
+        warnings.warn(
+            f"{name}: the Lanczos approximation of K^-1 (I - exp(-t K)) Y did not "
+            "reach its tolerance in min(n, 1000) iterations; use a smaller `t` or "
+            "`diag_reg` > 0.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    nnz = int(K.nnz) if sp.issparse(K) else int(K.shape[0]) ** 2
+    n = K.shape[0]
+    solver.dual_coef_ = coef
+    solver.method_ = "lanczos"
+    solver.n_iter_ = iterations
+    solver.classical_cost_ = {
+        "method": "lanczos",
+        "iterations": iterations,
+        "nnz": nnz,
+        "flops": float(sum((2 * nnz + 8 * n * m) * m for m in iterations)),
+    }
+    check_solution(K, Y, coef, solver=name)
+    return solver
 
 
 class ExactSolver(BaseLinearSolver):
@@ -31,8 +65,13 @@ class ExactSolver(BaseLinearSolver):
     Attributes
     ----------
     dual_coef_ : ndarray of shape (n_samples, n_targets)
-    method_ : {"cholesky", "ldl", "splu", "lstsq", "minres"}
-        The last two for singular systems (with a :class:`SingularSystemWarning`).
+    method_ : {"cholesky", "ldl", "splu", "eigh", "lanczos", "lstsq", "minres"}
+        "eigh" for a finite training time ``t`` on a dense matrix, "lanczos" on a
+        sparse one (:func:`~qntk_sklearn.solvers.lanczos_gradient_flow`, never
+        densified); the last two for
+        numerically singular systems (with a :class:`SingularSystemWarning` naming
+        the duplicate rows): a factorisation's solution would be dominated by the
+        null space, the minimum-norm one is not.
     classical_cost_ : dict
 
     Examples
@@ -47,15 +86,33 @@ class ExactSolver(BaseLinearSolver):
     def __init__(self):
         pass
 
-    def fit(self, K, Y, *, k_thresh=None):
+    def fit(self, K, Y, *, k_thresh=None, t=None):
         K, Y = check_system(K, Y)
+        self.time_ = t = check_time(t)
         n = K.shape[0]
+        if t is not None and not sp.issparse(K):
+            # Finite time, dense: one eigendecomposition (neural-tangents' route).
+            self.dual_coef_ = gradient_flow_dense(K, Y, t, solver="ExactSolver")
+            self.method_ = "eigh"
+            self.classical_cost_ = {
+                "method": "eigh",
+                "nnz": int(n * n),
+                "flops": float(9 * n**3 + 4 * n * n * Y.shape[1]),
+            }
+            check_solution(K, Y, self.dual_coef_, solver="ExactSolver")
+            return self
+        if t is not None:  # sparse: the Krylov approximation of the matrix function
+            return _fit_time_krylov(self, K, Y, t, "ExactSolver")
+        R = Y
         if sp.issparse(K):
             try:
                 lu = spla.splu(K.tocsc())
             except RuntimeError:
-                return self._fit_singular(K, Y)
-            self.dual_coef_ = lu.solve(Y)
+                return self._fit_singular(K, R)
+            coef = lu.solve(R)
+            if check_solution(K, R, coef, solver="ExactSolver", warn=False):
+                return self._fit_singular(K, R)
+            self.dual_coef_ = coef
             self.method_ = "splu"
             fill = int(lu.L.nnz + lu.U.nnz)
             self.classical_cost_ = {
@@ -73,17 +130,19 @@ class ExactSolver(BaseLinearSolver):
             factor = la.cho_factor(K, lower=True, check_finite=False)
             rcond, info = la.lapack.dpocon(factor[0], np.abs(K).sum(axis=0).max(), "L")
             if info != 0 or rcond < tiny:
-                return self._fit_singular(K, Y)
-            self.dual_coef_ = la.cho_solve(factor, Y, check_finite=False)
+                return self._fit_singular(K, R)
+            self.dual_coef_ = la.cho_solve(factor, R, check_finite=False)
             self.method_ = "cholesky"
         except la.LinAlgError:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", la.LinAlgWarning)
                 try:
-                    self.dual_coef_ = la.solve(K, Y, assume_a="sym", check_finite=False)
+                    self.dual_coef_ = la.solve(K, R, assume_a="sym", check_finite=False)
                 except (la.LinAlgWarning, la.LinAlgError):
-                    return self._fit_singular(K, Y)
+                    return self._fit_singular(K, R)
             self.method_ = "ldl"
+        if check_solution(K, R, self.dual_coef_, solver="ExactSolver", warn=False):
+            return self._fit_singular(K, R)
         self.classical_cost_ = {
             "method": self.method_,
             "nnz": int(n * n),
@@ -94,8 +153,12 @@ class ExactSolver(BaseLinearSolver):
     def _fit_singular(self, K, Y):
         """Minimum-norm least-squares solution of a singular system (duplicates)."""
         warnings.warn(
-            "The kernel matrix is singular (duplicate training points?); using the "
-            "minimum-norm least-squares solution.",
+            "ExactSolver: the kernel matrix is numerically singular (a factorisation "
+            "would return a solution dominated by its null space); using the "
+            "minimum-norm least-squares solution instead."
+            + describe_singularity(K)
+            + " "
+            + REMEDY,
             SingularSystemWarning,
             stacklevel=3,
         )
@@ -106,13 +169,17 @@ class ExactSolver(BaseLinearSolver):
             self.method_ = "minres"
             self.classical_cost_ = iterative.classical_cost_
         else:
-            self.dual_coef_ = la.lstsq(K, Y, check_finite=False)[0]
+            # Truncated at 10 n eps (relative): the amplification of the result
+            # stays below the collapse threshold 1 / (n eps) of check_solution.
+            cond = 10 * n * np.finfo(np.float64).eps
+            self.dual_coef_ = la.lstsq(K, Y, cond=cond, check_finite=False)[0]
             self.method_ = "lstsq"
             self.classical_cost_ = {
                 "method": "lstsq",
                 "nnz": int(n * n),
                 "flops": float(4 * n**3 / 3),
             }
+        check_solution(K, Y, self.dual_coef_, solver="ExactSolver")
         return self
 
 
@@ -122,6 +189,9 @@ class IterativeSolver(BaseLinearSolver):
     Shallow networks make the paper's random sparsified kernel indefinite, where CG
     fails; MINRES only needs symmetry. Only matrix-vector products with ``K`` are used,
     so a sparse ``K`` is never densified.
+
+    A finite training time ``t`` (see :meth:`BaseLinearSolver.fit`) uses the Lanczos
+    approximation of ``K^-1 (I - exp(-t K)) Y`` instead (``method_`` "lanczos").
 
     Parameters
     ----------
@@ -136,7 +206,7 @@ class IterativeSolver(BaseLinearSolver):
     Attributes
     ----------
     dual_coef_ : ndarray of shape (n_samples, n_targets)
-    method_ : {"cg", "minres"}
+    method_ : {"cg", "minres", "lanczos"}
     n_iter_ : list of int
         Iterations per right-hand side.
     classical_cost_ : dict
@@ -162,9 +232,12 @@ class IterativeSolver(BaseLinearSolver):
         self.tol = tol
         self.maxiter = maxiter
 
-    def fit(self, K, Y, *, k_thresh=None):
+    def fit(self, K, Y, *, k_thresh=None, t=None):
         self._validate_params()
         K, Y = check_system(K, Y)
+        self.time_ = t = check_time(t)
+        if t is not None:
+            return _fit_time_krylov(self, K, Y, t, "IterativeSolver")
         n = K.shape[0]
         method = self.method
         if method == "auto":
@@ -212,4 +285,5 @@ class IterativeSolver(BaseLinearSolver):
             "nnz": nnz,
             "flops": float(2 * nnz * sum(iterations)),
         }
+        check_solution(K, Y, coef, solver="IterativeSolver")
         return self

@@ -265,7 +265,7 @@ class PennyLaneSolver(_QSVTSolverBase):
                 "or use QSVTSolver (solver='qsvt') for ill-conditioned kernels."
             )
 
-    def fit(self, K, Y, *, k_thresh=None):
+    def fit(self, K, Y, *, k_thresh=None, t=None):
         """Compute the angles and run the QSVT circuit for every column of ``Y``.
 
         Parameters
@@ -275,11 +275,22 @@ class PennyLaneSolver(_QSVTSolverBase):
         Y : ndarray of shape (n_samples,) or (n_samples, n_targets)
         k_thresh : float or None, default=None
             Clipping scale for ``|k*>``; None means ``max |diag K|``.
+        t : None
+            Only infinite training time: a finite ``t`` is a ValueError (its
+            polynomial has no definite parity, and its phase angles are not
+            computed here); :class:`QSVTSolver` emulates it.
 
         Returns
         -------
         self : PennyLaneSolver
         """
+        if t is not None:
+            raise ValueError(
+                "PennyLaneSolver runs the QSVT circuit of the inverse polynomial only, "
+                f"for infinite training time (t=None); got t={t!r}. A finite `t` "
+                "needs a polynomial of mixed parity, which this circuit solver does "
+                "not build: use QSVTSolver (solver='qsvt'), which emulates it."
+            )
         K, Y = self._prepare(K, Y, k_thresh)
         K = K.toarray() if sp.issparse(K) else K
         n, t = Y.shape

@@ -28,19 +28,26 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.polynomial.chebyshev as cheb
-import scipy.fft
 import scipy.sparse as sp
+from scipy.optimize import minimize_scalar
 from scipy.stats import binom
 
 #: Grid points per unit of degree when bounding ``max |g|`` on [-1, 1] (see Notes of
 #: :func:`chebyshev_sup_bound`): the bound is then at most 2.5% above the maximum.
 _SUP_GRID_FACTOR = 64
 
-#: Largest degree bound :func:`inverse_polynomial` builds (memory ~ 64 bytes each).
-MAX_DEGREE = 10**7
+#: Length of one FFT in :func:`chebyshev_sup_bound`: the grid is evaluated in chunks
+#: of this many points (16 MiB of complex128), whatever the degree.
+_SUP_CHUNK = 2**20
 
-#: ``j`` beyond ``sqrt(_TAIL_CUTOFF * b)``: binomial tail below ``exp(-_TAIL_CUTOFF)``.
-_TAIL_CUTOFF = 745.0
+#: Degree budget of :func:`inverse_polynomial` (and the default ``max_degree`` of
+#: :class:`~qntk_sklearn.solvers.QSVTSolver`): ``kappa`` up to about 3e4 at
+#: ``epsilon = 1e-3``. Building the polynomial takes O(degree) memory (about
+#: 40 bytes per degree at its peak) and applying it one product with ``K`` per degree
+#: and target, so the budget bounds both; above it the closed-form
+#: :func:`inverse_degree_bound` is compared with the budget before anything is
+#: allocated.
+MAX_DEGREE = 10**6
 
 
 def _check_kappa_epsilon(kappa, epsilon):
@@ -110,11 +117,16 @@ def chebyshev_sup_bound(coef):
     Notes
     -----
     ``t(theta) = p(cos theta)`` is a trigonometric polynomial of degree ``d``, so
-    Bernstein's inequality gives ``|t'| <= d max|t|``. Its values on ``m + 1``
-    equispaced angles (one type-I DCT, :func:`scipy.fft.dct`) have maximum ``G``;
-    every angle is within ``pi / (2m)`` of a grid angle, hence
-    ``max|t| <= G / (1 - pi d / (2m))``. With ``m = 64 (d + 1)`` the bound exceeds
-    the maximum by at most 2.5%.
+    Bernstein's inequality gives ``|t'| <= d max|t|``. Its values on ``m``
+    equispaced angles have maximum ``G``; every angle is within ``pi / (2m)`` of a
+    grid angle, hence ``max|t| <= G / (1 - pi d / (2m))``. With ``m >= 64 (d + 1)``
+    the bound exceeds the maximum by at most 2.5%.
+
+    Memory is ``O(d + 2^20)`` whatever the degree: the grid is split into
+    interleaved chunks of ``2^20`` angles ``theta_0 + 2 pi l / 2^20``, and each
+    chunk is one FFT of the coefficients times ``exp(i k theta_0)``, folded modulo
+    ``2^20`` (a single DCT of all ``64 (d + 1)`` points took about 1 GiB at
+    ``d = 2e5``).
 
     Examples
     --------
@@ -126,12 +138,22 @@ def chebyshev_sup_bound(coef):
     d = coef.size - 1
     if d <= 0:
         return float(abs(coef[0])) if coef.size else 0.0
-    m = _SUP_GRID_FACTOR * (d + 1)
-    padded = np.zeros(m + 1)
-    padded[: d + 1] = coef
-    # DCT-I: y_k = x_0 + (-1)^k x_m + 2 sum_{j=1}^{m-1} x_j cos(pi j k / m); x_m = 0.
-    values = 0.5 * (scipy.fft.dct(padded, type=1) + padded[0])
-    grid_max = float(np.max(np.abs(values)))
+    # M angles per chunk spaced 2 pi / M cover the circle; `chunks` interleaved
+    # offsets make the spacing 2 pi / (M chunks) <= pi / (64 (d + 1)).
+    M = min(_SUP_CHUNK, 1 << math.ceil(math.log2(2 * _SUP_GRID_FACTOR * (d + 1))))
+    chunks = math.ceil(2 * _SUP_GRID_FACTOR * (d + 1) / M)
+    m = M * chunks // 2  # the grid has spacing pi / m
+    k = np.arange(d + 1)
+    fold = k % M
+    grid_max = 0.0
+    for r in range(chunks):
+        shifted = coef * np.exp(1j * (math.pi * r / m) * k)
+        folded = np.bincount(fold, weights=shifted.real, minlength=M) + 1j * (
+            np.bincount(fold, weights=shifted.imag, minlength=M)
+        )
+        # sum_k c_k e^{i k (theta_r + 2 pi l / M)} = M * ifft(folded)[l]
+        values = np.fft.ifft(folded) * M
+        grid_max = max(grid_max, float(np.max(np.abs(values.real))))
     return grid_max / (1.0 - math.pi * d / (2.0 * m))
 
 
@@ -188,7 +210,7 @@ class InversePolynomial:
         return chebyshev_apply(self.coef, A, Y)
 
 
-def inverse_polynomial(kappa, epsilon):
+def inverse_polynomial(kappa, epsilon, max_degree=MAX_DEGREE):
     """The CKS polynomial approximation of a scaled ``1/x`` used for QSVT inversion.
 
     Parameters
@@ -200,6 +222,9 @@ def inverse_polynomial(kappa, epsilon):
         Relative accuracy, in (0, 1): on the domain
         ``|P(x) - x_scale / x| <= epsilon * x_scale / |x|``, so ``P(A) y / x_scale``
         is within relative error ``epsilon`` of ``A^-1 y`` for every ``y``.
+    max_degree : int, default=MAX_DEGREE
+        Degree budget: ValueError, before anything is allocated, when
+        :func:`inverse_degree_bound` exceeds it.
 
     Returns
     -------
@@ -218,8 +243,12 @@ def inverse_polynomial(kappa, epsilon):
     ``sqrt(b ln(8 b / epsilon))``, so the degree ``2 j0 + 1`` never exceeds
     :func:`inverse_degree_bound`, ``O(kappa log(kappa / epsilon))``.
 
-    Finally ``x_scale = 1 / max(M, kappa)`` with ``M >= max_{[-1,1]} |g|`` from
-    :func:`chebyshev_sup_bound`, so ``|P| = x_scale |g| <= 1`` on [-1, 1]. Near
+    Finally ``x_scale = 1 / max(M, kappa)`` with ``M >= max_{[-1,1]} |g|``: since
+    ``|g - f_b|`` is at most the dropped coefficients' sum everywhere on [-1, 1],
+    ``M = max |f_b| + truncation_error``, the peak of the closed form ``f_b`` found
+    by a one-dimensional search, so ``|P| = x_scale |g| <= 1`` on [-1, 1]. Memory is
+    O(degree): the coefficients are computed up to CKS's bound on ``j0`` and the rest
+    of the tail is bounded in closed form (Hoeffding). Near
     ``x ~ 1 / sqrt(b)`` the function ``g`` peaks at about
     ``0.64 sqrt(b) ~ 0.64 kappa sqrt(ln(2/epsilon))``; therefore ``x_scale`` is
     ``1 / (1.8 kappa)`` for ``epsilon = 1e-3`` and the QSVT success probability is
@@ -245,33 +274,103 @@ def inverse_polynomial(kappa, epsilon):
     """
     kappa, epsilon = _check_kappa_epsilon(kappa, epsilon)
     bound = inverse_degree_bound(kappa, epsilon)
-    if bound > MAX_DEGREE:
-        raise ValueError(
-            f"`kappa`={kappa:.4g} with epsilon={epsilon:g} needs a polynomial of "
-            f"degree up to {bound}, above {MAX_DEGREE}: the matrix is numerically "
-            "singular for QSVT. Condition it (a ridge on the diagonal) first."
-        )
+    if bound > max_degree:
+        raise ValueError(degree_budget_message(kappa, epsilon, bound, max_degree))
     b = _cks_exponent(kappa, epsilon)
-    # Coefficients beyond sqrt(745 b) are below exp(-745), i.e. zero in float64.
-    J = min(b - 1, math.ceil(math.sqrt(_TAIL_CUTOFF * b)) + 1)
+    # The coefficients are computed up to J ~ sqrt(b ln(8 b / epsilon)) only (CKS
+    # Lemma 19: j0 never exceeds it); the rest of the tail is bounded in closed form.
+    J = min(b - 1, math.ceil(math.sqrt(b * math.log(8.0 * b / epsilon))) + 1)
     j = np.arange(J + 1)
     c_odd = 4.0 * np.where(j % 2 == 0, 1.0, -1.0) * binom.sf(b + j, 2 * b, 0.5)
+    del j
+    beyond = _binomial_tail_bound(b, J)
     # dropped[j0] = sum_{j > j0} |c_j|: error bound when keeping j = 0..j0.
-    dropped = np.append(np.cumsum(np.abs(c_odd)[::-1])[::-1][1:], 0.0)
+    dropped = np.cumsum(np.abs(c_odd)[::-1])[::-1]
+    dropped = np.append(dropped[1:], 0.0) + beyond
+    if not dropped[-1] <= epsilon / 2.0:  # pragma: no cover - excluded by J's choice
+        raise RuntimeError(f"CKS truncation not found for b={b}, epsilon={epsilon}.")
     j0 = int(np.argmax(dropped <= epsilon / 2.0))
+    truncation = float(dropped[j0])
+    del dropped
     degree = 2 * j0 + 1
     g = np.zeros(degree + 1)
     g[1::2] = c_odd[: j0 + 1]
-    x_scale = 1.0 / max(chebyshev_sup_bound(g), kappa)
+    del c_odd
+    # |g| <= |f_b| + truncation on [-1, 1] (|T_k| <= 1): no grid needed.
+    x_scale = 1.0 / max(_cks_peak(b) + truncation, kappa)
+    g *= x_scale
     return InversePolynomial(
         kappa=kappa,
         epsilon=epsilon,
         b=b,
         degree=degree,
-        coef=g * x_scale,
+        coef=g,
         x_scale=x_scale,
-        truncation_error=float(dropped[j0]),
+        truncation_error=truncation,
     )
+
+
+def degree_budget_message(kappa, epsilon, degree, max_degree, cause=""):
+    """The error for a polynomial over the degree budget (shared by the solvers).
+
+    ``cause`` (e.g. from :func:`~qntk_sklearn.solvers.describe_singularity`) names
+    duplicate rows; the remedies then start with removing them.
+    """
+    if cause:
+        remedy = (
+            " Remove the duplicate training rows, or set `diag_reg` > 0 on the "
+            "estimator (a ridge, e.g. 1e-6), or solve classically with "
+            "solver='exact' or 'iterative'."
+        )
+    else:
+        remedy = (
+            " Condition the system: set `diag_reg` > 0 on the estimator (a ridge, "
+            "e.g. 1e-6), use a deeper network (a larger `depth`), or solve "
+            "classically with solver='exact' or 'iterative'; or raise `max_degree`."
+        )
+    return (
+        f"The QSVT inversion of a kernel with condition bound kappa={kappa:.4g} at "
+        f"epsilon={epsilon:g} needs a polynomial of degree up to {degree}, above "
+        f"`max_degree`={max_degree} (the degree budget: memory and time grow with "
+        f"it, one product with K per degree and target).{cause}{remedy}"
+    )
+
+
+def _binomial_tail_bound(b, J):
+    """Bound on ``sum_{j > J} |c_j|``, ``c_j = 4 P(X >= b + j + 1)``, X ~ Bin(2b, 1/2).
+
+    Hoeffding: ``P(X - b >= s) <= exp(-s^2 / b)``; the sum over ``s >= J + 2`` is at
+    most ``exp(-(J+2)^2 / b) + (sqrt(pi b) / 2) erfc((J + 2) / sqrt(b))``.
+    """
+    if J >= b - 1:
+        return 0.0  # f_b has no coefficient beyond j = b - 1
+    z = (J + 2) / math.sqrt(b)
+    return 4.0 * (math.exp(-z * z) + 0.5 * math.sqrt(math.pi * b) * math.erfc(z))
+
+
+def _cks_peak(b):
+    """``max_{0 < x <= 1} f_b(x)``, ``f_b(x) = (1 - (1 - x^2)^b) / x``, plus 1e-9.
+
+    ``f_b`` is odd, grows like ``b x`` near 0 and falls like ``1/x`` beyond its single
+    peak near ``1.12 / sqrt(b)``: a coarse logarithmic grid brackets the peak and
+    Brent's method refines it; the relative margin covers the refinement's
+    tolerance.
+    """
+
+    def f(x):
+        return -math.expm1(b * math.log1p(-x * x)) / x if x < 1.0 else 1.0
+
+    grid = np.geomspace(min(1e-3 / math.sqrt(b), 0.5), 1.0, 400)
+    values = np.array([f(x) for x in grid])
+    i = int(np.argmax(values))
+    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
+    res = minimize_scalar(
+        lambda x: -f(x),
+        bounds=(lo, hi),
+        method="bounded",
+        options={"xatol": 1e-12 * hi},
+    )
+    return max(float(values[i]), -float(res.fun)) * (1.0 + 1e-9)
 
 
 def chebyshev_apply(coef, A, Y):

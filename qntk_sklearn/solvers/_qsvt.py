@@ -21,8 +21,15 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._matrix import max_row_nonzeros
-from ._base import BaseLinearSolver, check_system
-from ._polynomial import inverse_polynomial
+from ._base import BaseLinearSolver, _max_abs_entry, check_system
+from ._conditioning import REMEDY, check_solution, describe_singularity
+from ._evolution import check_time, check_time_system, gradient_flow_polynomial
+from ._polynomial import (
+    MAX_DEGREE,
+    degree_budget_message,
+    inverse_degree_bound,
+    inverse_polynomial,
+)
 from ._spectrum import gershgorin_bounds, spectrum
 
 #: Relative safety margin applied to Lanczos (ARPACK) estimates of extreme
@@ -45,36 +52,8 @@ _READOUT_BLOCK_ENTRIES = 2**21
 #: ``kappa`` is then at most 10% above its true value.
 GERSHGORIN_KAPPA_MAX = 1.1
 
-#: Relative asymmetry ``max|K - K^T| / max|K|`` tolerated in ``K``.
-SYMMETRY_TOL = 1e-10
-
-
 class SingularMatrixError(ValueError):
     """``K`` is singular: no polynomial of bounded degree inverts it."""
-
-
-def _max_abs_entry(K):
-    if sp.issparse(K):
-        return float(np.abs(K.data).max()) if K.nnz else 0.0
-    return float(np.abs(K).max()) if K.size else 0.0
-
-
-def check_symmetric(K):
-    """Raise ValueError unless ``K`` is symmetric (QSVT transforms eigenvalues).
-
-    >>> import numpy as np
-    >>> check_symmetric(np.array([[1.0, 0.0], [1.0, 1.0]]))
-    Traceback (most recent call last):
-    ...
-    ValueError: `K` must be symmetric for a QSVT solver; got max |K - K^T| = 1 ...
-    """
-    diff = _max_abs_entry(K - K.T)
-    scale = _max_abs_entry(K)
-    if diff > SYMMETRY_TOL * max(scale, np.finfo(np.float64).tiny):
-        raise ValueError(
-            f"`K` must be symmetric for a QSVT solver; got max |K - K^T| = {diff:.3g} "
-            f"(max |K| = {scale:.3g}). Symmetrise it, e.g. (K + K.T) / 2."
-        )
 
 
 def eigenvalue_magnitudes(K):
@@ -99,7 +78,7 @@ def eigenvalue_magnitudes(K):
     return float(info["max_abs"]), float(info["min_abs"]), info["method"]
 
 
-def block_encoding_bounds(K, alpha="norm", kappa="auto"):
+def block_encoding_bounds(K, alpha="norm", kappa="auto", *, invertible=True):
     """Normalisation ``alpha >= ||K||`` and condition bound ``kappa`` of ``K / alpha``.
 
     Parameters
@@ -120,6 +99,10 @@ def block_encoding_bounds(K, alpha="norm", kappa="auto"):
         ``1 - LANCZOS_MARGIN``, raised to the Gershgorin lower bound when that
         certifies definiteness. A float (>= 1) is taken as a known bound on the
         condition number of ``K / alpha``.
+    invertible : bool, default=True
+        Whether ``K`` must be invertible (a singular ``K`` raises
+        :class:`SingularMatrixError`). False for a finite training time, whose
+        polynomial is bounded at 0: ``kappa`` is then inf for a singular ``K``.
 
     Returns
     -------
@@ -174,11 +157,13 @@ def block_encoding_bounds(K, alpha="norm", kappa="auto"):
         min_abs = max(min_abs, lower)
     elif upper < 0:
         min_abs = max(min_abs, -upper)
-    if not min_abs > 0:
+    if not min_abs > 0 and invertible:
         raise SingularMatrixError(
             "`K` is singular (smallest eigenvalue magnitude "
-            f"{min_abs_estimate:.3g}); QSVT inversion needs an invertible matrix. "
-            "Remove duplicate training points or add a ridge to the diagonal."
+            f"{min_abs_estimate:.3g}); QSVT inversion needs an invertible matrix."
+            + describe_singularity(K)
+            + " "
+            + REMEDY
         )
     s = max_row_nonzeros(K)
     if isinstance(alpha, str):
@@ -202,7 +187,7 @@ def block_encoding_bounds(K, alpha="norm", kappa="auto"):
     if isinstance(kappa, str):
         if kappa != "auto":
             raise ValueError(f"`kappa` must be 'auto' or a float >= 1; got {kappa!r}.")
-        kappa_value = max(value / min_abs, 1.0)
+        kappa_value = max(value / min_abs, 1.0) if min_abs > 0 else math.inf
     else:
         kappa_value = float(kappa)
     return {
@@ -288,13 +273,35 @@ class _QSVTSolverBase(BaseLinearSolver):
     def _stochastic(self):
         return self.shots is not None
 
-    def _prepare(self, K, Y, k_thresh):
+    def _prepare(self, K, Y, k_thresh, t=None):
         """Validate; set ``alpha_``, ``kappa_``, ``polynomial_``, ``k_thresh_``..."""
         self._validate_params()
-        K, Y = check_system(K, Y)
+        K, Y = check_system(K, Y)  # square, finite, symmetric
+        self.time_ = t = check_time(t)
         self._check_input(K)
-        bounds = block_encoding_bounds(K, self.alpha, self.kappa)
-        self._set_bounds(self._adjust_bounds(K, bounds))
+        name = type(self).__name__
+        if t is None:
+            bounds = block_encoding_bounds(K, self.alpha, self.kappa)
+            try:
+                self._set_bounds(self._adjust_bounds(K, bounds))
+            except ValueError as exc:  # over the degree budget: say why
+                if "`max_degree`" not in str(exc) or "polynomial" not in str(exc):
+                    raise
+                degree = inverse_degree_bound(self.kappa_, self.epsilon)
+                if degree <= self._degree_budget():
+                    raise  # PennyLaneSolver's own limit on the actual degree
+                message = degree_budget_message(
+                    self.kappa_,
+                    self.epsilon,
+                    degree,
+                    self._degree_budget(),
+                    cause=describe_singularity(K),
+                )
+                raise ValueError(f"{name}: {message}") from None
+        else:
+            check_time_system(K, t, solver=name)
+            bounds = block_encoding_bounds(K, self.alpha, self.kappa, invertible=False)
+            self._set_time_bounds(self._adjust_bounds(K, bounds), t)
         diag = K.diagonal() if sp.issparse(K) else np.diag(K)
         if k_thresh is None:
             k_thresh = float(np.abs(diag).max())
@@ -310,16 +317,31 @@ class _QSVTSolverBase(BaseLinearSolver):
         return K, Y
 
     def _check_input(self, K):
-        check_symmetric(K)
+        pass
 
     def _adjust_bounds(self, K, bounds):
         return bounds
+
+    def _degree_budget(self):
+        return MAX_DEGREE
 
     def _set_bounds(self, bounds):
         self.alpha_ = bounds["alpha"]
         self.kappa_ = bounds["kappa"]
         self.spectral_bounds_ = bounds
-        self.polynomial_ = inverse_polynomial(self.kappa_, self.epsilon)
+        self.polynomial_ = inverse_polynomial(
+            self.kappa_, self.epsilon, max_degree=self._degree_budget()
+        )
+        self.degree_ = self.polynomial_.degree
+
+    def _set_time_bounds(self, bounds, t):
+        """Finite training time: the bounded polynomial of ``(1 - exp(-tau x)) / x``."""
+        self.alpha_ = bounds["alpha"]
+        self.kappa_ = bounds["kappa"]
+        self.spectral_bounds_ = bounds
+        self.polynomial_ = gradient_flow_polynomial(
+            t * self.alpha_, self.epsilon, max_degree=self._degree_budget()
+        )
         self.degree_ = self.polynomial_.degree
 
     def _set_solution(self, PY, Y):
@@ -470,9 +492,14 @@ _COMMON_ATTRIBUTES = """dual_coef_ : ndarray of shape (n_samples, n_targets)
     alpha_ : float
         Block-encoding normalisation used.
     kappa_ : float
-        Condition bound of ``K / alpha_`` the polynomial covers.
-    polynomial_ : InversePolynomial
-        The odd polynomial ``P(x) ≈ x_scale / x`` (see :func:`inverse_polynomial`).
+        Condition bound of ``K / alpha_`` the polynomial covers (for a finite
+        training time ``t``, the bound of ``K`` itself, inf if it is singular).
+    polynomial_ : InversePolynomial or GradientFlowPolynomial
+        The odd polynomial ``P(x) ≈ x_scale / x`` (see :func:`inverse_polynomial`);
+        for a finite ``t``, ``P(x) ≈ x_scale (1 - exp(-t alpha x)) / x`` (see
+        :func:`gradient_flow_polynomial`).
+    time_ : float or None
+        The training time ``t`` given to ``fit`` (None: infinite).
     degree_ : int
         Its degree: block-encoding queries of one QSVT circuit.
     spectral_bounds_ : dict
@@ -515,6 +542,13 @@ class QSVTSolver(_QSVTSolverBase):
         the statistical error of any practical number of shots and keeps the degree
         ``O(kappa log(kappa/epsilon))`` small.
     {common_parameters}
+    max_degree : int, default=1_000_000
+        Degree budget of the polynomial (``MAX_DEGREE``; about ``kappa <= 3e4`` at
+        ``epsilon=1e-3``). Fitting a system whose closed-form degree bound
+        (:func:`inverse_degree_bound`) exceeds it is a ValueError raised before
+        anything is allocated, naming ``kappa``, the degree and the remedies. Memory
+        is O(degree + n * n_targets) beyond ``K``, time ``degree`` products with
+        ``K`` per target.
 
     Attributes
     ----------
@@ -568,16 +602,31 @@ class QSVTSolver(_QSVTSolverBase):
     True
     """
 
+    _parameter_constraints = {
+        **_QSVTSolverBase._parameter_constraints,
+        "max_degree": [Interval(Integral, 1, None, closed="left")],
+    }
+
     def __init__(
-        self, epsilon=1e-3, alpha="norm", kappa="auto", shots=None, random_state=None
+        self,
+        epsilon=1e-3,
+        alpha="norm",
+        kappa="auto",
+        shots=None,
+        random_state=None,
+        max_degree=MAX_DEGREE,
     ):
         self.epsilon = epsilon
         self.alpha = alpha
         self.kappa = kappa
         self.shots = shots
         self.random_state = random_state
+        self.max_degree = max_degree
 
-    def fit(self, K, Y, *, k_thresh=None):
+    def _degree_budget(self):
+        return self.max_degree
+
+    def fit(self, K, Y, *, k_thresh=None, t=None):
         """Emulate the QSVT inversion of ``K`` on every column of ``Y``.
 
         Parameters
@@ -588,23 +637,31 @@ class QSVTSolver(_QSVTSolverBase):
         Y : ndarray of shape (n_samples,) or (n_samples, n_targets)
         k_thresh : float or None, default=None
             Clipping scale for ``|k*>``; None means ``max |diag K|``.
+        t : float or None, default=None
+            Finite training time: the circuit applies the bounded polynomial of
+            ``(1 - exp(-t alpha x)) / x`` (:func:`~qntk_sklearn.solvers._evolution.\
+gradient_flow_polynomial`) instead of the inverse, so ``dual_coef_`` estimates
+            ``K^-1 (I - exp(-t K)) Y``; its degree grows with ``t alpha``, not with
+            the condition number, and a singular ``K`` is fine. ``K`` must be
+            positive semi-definite.
 
         Returns
         -------
         self : QSVTSolver
         """
-        K, Y = self._prepare(K, Y, k_thresh)
+        K, Y = self._prepare(K, Y, k_thresh, t)
         A = K * (1.0 / self.alpha_)
         PY = self.polynomial_.apply(A, Y)
         self._set_solution(PY, Y)
         nnz = int(K.nnz) if sp.issparse(K) else int(K.shape[0]) ** 2
-        t = Y.shape[1]
+        n_targets = Y.shape[1]
         self.classical_cost_ = {
             "method": "qsvt-emulation",
-            "iterations": [self.degree_] * t,
+            "iterations": [self.degree_] * n_targets,
             "nnz": nnz,
-            "flops": float(2 * nnz * self.degree_ * t),
+            "flops": float(2 * nnz * self.degree_ * n_targets),
         }
+        check_solution(K, Y, self.dual_coef_, solver="QSVTSolver")
         return self
 
 

@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._matrix import max_row_nonzeros
 from ._base import check_system
 from ._classical import IterativeSolver
+from ._evolution import gradient_flow_degree_estimate, gradient_flow_polynomial
 from ._polynomial import inverse_degree_bound, inverse_polynomial
 from ._qsvt import (
     SingularMatrixError,
@@ -97,7 +98,10 @@ class QuantumResources:
         Degree of the QSVT polynomial: block-encoding queries of one QSVT circuit.
         For a classical solver whose system needs a degree above 20,000, the
         closed-form bound :func:`inverse_degree_bound` (the polynomial is not built
-        and ``success_probability`` is nan).
+        and ``success_probability`` is nan). For a finite training time ``t``
+        (``solver.time_``), the polynomial of ``(1 - exp(-t x)) / x``
+        (:func:`gradient_flow_polynomial`), whose degree grows with ``t alpha``,
+        not with ``kappa``.
     system_qubits : int
         ``ceil(log2 n)`` (at least 1).
     ancilla_qubits : int
@@ -268,6 +272,17 @@ class _DegreeOnly:
     degree: int
 
 
+def _success(poly, K_tilde, alpha, Y):
+    """QSVT post-selection success probabilities ``||P(K/alpha) y||^2 / ||y||^2``."""
+    PY = poly.apply(K_tilde * (1.0 / alpha), Y)
+    y_norm = np.linalg.norm(Y, axis=0)
+    return np.where(
+        y_norm > 0,
+        (np.linalg.norm(PY, axis=0) / np.where(y_norm > 0, y_norm, 1.0)) ** 2,
+        0.0,
+    )
+
+
 def _median(values):
     return float(np.median(values)) if values.size else math.nan
 
@@ -398,11 +413,23 @@ def estimate_quantum_resources(
     else:
         eps = DEFAULT_EPSILON if epsilon is None else float(epsilon)
         alpha = "norm" if alpha is None else alpha
+        time = getattr(solver, "time_", None)  # finite training time, if any
         try:
-            bounds = block_encoding_bounds(K_tilde, alpha)
+            bounds = block_encoding_bounds(K_tilde, alpha, invertible=time is None)
         except SingularMatrixError:  # e.g. duplicate points with ExactSolver
             bounds = None
-        if bounds is None:
+        if bounds is not None and time is not None:
+            # The QSVT polynomial of (1 - exp(-t x)) / x replaces the inverse.
+            alpha_value, kappa = bounds["alpha"], bounds["kappa"]
+            alpha_method = bounds["alpha_method"]
+            tau = time * alpha_value
+            if gradient_flow_degree_estimate(tau, eps) > EXACT_DEGREE_MAX:
+                poly = _DegreeOnly(gradient_flow_degree_estimate(tau, eps))
+                success = np.full(t, math.nan)
+            else:
+                poly = gradient_flow_polynomial(tau, eps)
+                success = _success(poly, K_tilde, alpha_value, Y)
+        elif bounds is None:
             alpha_method = alpha if isinstance(alpha, str) else "given"
             alpha_value, kappa, poly = math.nan, math.inf, None
             success = np.full(t, math.nan)
@@ -415,13 +442,7 @@ def estimate_quantum_resources(
             alpha_value, kappa = bounds["alpha"], bounds["kappa"]
             alpha_method = bounds["alpha_method"]
             poly = inverse_polynomial(kappa, eps)
-            PY = poly.apply(K_tilde * (1.0 / alpha_value), Y)
-            y_norm = np.linalg.norm(Y, axis=0)
-            success = np.where(
-                y_norm > 0,
-                (np.linalg.norm(PY, axis=0) / np.where(y_norm > 0, y_norm, 1.0)) ** 2,
-                0.0,
-            )
+            success = _success(poly, K_tilde, alpha_value, Y)
 
     # Readout on the probe rows.
     k, P = clip_kernel_rows(K_probe, float(k_thresh))
@@ -448,7 +469,8 @@ def estimate_quantum_resources(
     elif bounds is None:  # singular: report what the solver itself spent
         cost = getattr(solver, "classical_cost_", {})
     else:
-        kappa_K = bounds["norm_estimate"] / bounds["min_abs_estimate"]
+        min_abs = bounds["min_abs_estimate"]  # 0 for a singular K at finite t
+        kappa_K = bounds["norm_estimate"] / min_abs if min_abs > 0 else math.inf
         reference = IterativeSolver(
             tol=max(eps / kappa_K, 1e-15), maxiter=min(10 * n, REFERENCE_MAXITER)
         )
