@@ -875,6 +875,7 @@ class QuantumNTKRegressor(RegressorMixin, _BaseQuantumNTK):
         t=None,
         solver="auto",
         random_state=None,
+        n_jobs=None,
         verbose=0,
     ):
         super().__init__(
@@ -891,6 +892,7 @@ class QuantumNTKRegressor(RegressorMixin, _BaseQuantumNTK):
             t=t,
             solver=solver,
             random_state=random_state,
+            n_jobs=n_jobs,
             verbose=verbose,
         )
 
