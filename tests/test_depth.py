@@ -209,6 +209,7 @@ def test_auto_depth_ignores_scaled_and_antipodal_rows():
     assert clf.depth_ == ref
     # A given depth computes no separation and so says nothing.
     with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the solver's own warnings about the pair
         warnings.simplefilter("error", DuplicateSamplesWarning)
         QuantumNTKClassifier(depth=5).fit(Y, np.r_[y, 0, 0])
 
