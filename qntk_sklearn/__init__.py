@@ -15,6 +15,7 @@ from ._version import __version__
 from .estimators import (
     MAX_DEPTH,
     DiagonalKernelWarning,
+    DuplicateSamplesWarning,
     IndefiniteKernelWarning,
     QuantumNTKClassifier,
     QuantumNTKRegressor,
@@ -27,6 +28,7 @@ from .solvers import CollapsedSolutionWarning, SingularSystemWarning
 __all__ = [
     "CollapsedSolutionWarning",
     "DiagonalKernelWarning",
+    "DuplicateSamplesWarning",
     "FullyConnectedNTK",
     "IndefiniteKernelWarning",
     "MAX_DEPTH",

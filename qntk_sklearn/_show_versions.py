@@ -23,6 +23,7 @@ REQUIRED = (
     "jax",
     "jaxlib",
     "pennylane",
+    "tqdm",
     "joblib",
     "threadpoolctl",
 )
@@ -32,7 +33,6 @@ OPTIONAL = (
     "neural-tangents",
     "dask",
     "distributed",
-    "tqdm",
     "pyqsp",
     "matplotlib",
 )
@@ -121,8 +121,8 @@ def show_versions():
     """Print the versions and settings that a bug report needs.
 
     Prints the package version; Python and the platform; the versions of the
-    required dependencies (numpy, scipy, scikit-learn, jax, jaxlib, PennyLane,
-    joblib, threadpoolctl) and of the optional ones (neural-tangents, Dask, tqdm,
+    required dependencies (numpy, scipy, scikit-learn, jax, jaxlib, PennyLane, tqdm,
+    joblib, threadpoolctl) and of the optional ones (neural-tangents, Dask,
     pyqsp, matplotlib; "not installed" when absent); JAX's backend, devices and
     float64 setting; the BLAS/OpenMP thread pools (via threadpoolctl); and the
     environment variables that change them.

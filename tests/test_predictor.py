@@ -21,6 +21,7 @@ from sklearn.preprocessing import Normalizer, StandardScaler
 from qntk_sklearn import (
     MAX_DEPTH,
     DiagonalKernelWarning,
+    DuplicateSamplesWarning,
     FullyConnectedNTK,
     IndefiniteKernelWarning,
     QuantumNTKClassifier,
@@ -191,18 +192,26 @@ def test_duplicate_training_row_is_not_a_silent_wrong_answer():
     X, y = make_classification(n_samples=240, random_state=0)
     X_train, y_train = X[:40].copy(), y[:40].copy()
     X_train[5], y_train[5] = X_train[4], y_train[4]
+    # depth="auto" now ignores the copy for the separation (depth 49, not 290) and
+    # says so (issue 9's DuplicateSamplesWarning, also naming the singular system).
     clf = QuantumNTKClassifier(depth="auto", random_state=0)
+    with pytest.warns(DuplicateSamplesWarning, match=r"1 of the 40 .*singular"):
+        clf.fit(X_train, y_train)
+    decisions = clf.decision_function(X[40:])
+    assert np.ptp(decisions) > 0
+    assert clf.score(X[40:], y[40:]) >= 0.75
+    # At the depth "auto" used to pick, the solver names the duplicate rows itself.
+    deep = QuantumNTKClassifier(depth=290, random_state=0)
     with pytest.warns(
         SingularSystemWarning,
         match=r"Rows 4 and 5 of K are duplicates.*Remove duplicate training rows.*"
         r"`diag_reg`.*smaller `depth`",
     ):
-        clf.fit(X_train, y_train)
-    decisions = clf.decision_function(X[40:])
-    assert np.ptp(decisions) > 0
-    assert clf.score(X[40:], y[40:]) >= 0.75
+        deep.fit(X_train, y_train)
+    assert np.ptp(deep.decision_function(X[40:])) > 0
+    assert deep.score(X[40:], y[40:]) >= 0.75
     # The remedy named: a ridge.
-    ridged = QuantumNTKClassifier(depth="auto", diag_reg=1e-6, random_state=0)
+    ridged = QuantumNTKClassifier(depth=290, diag_reg=1e-6, random_state=0)
     ridged.fit(X_train, y_train)
     assert ridged.score(X[40:], y[40:]) >= 0.75
 

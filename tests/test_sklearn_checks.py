@@ -35,5 +35,7 @@ def expected_failed_checks(estimator):
 @pytest.mark.filterwarnings("ignore::qntk_sklearn.CollapsedSolutionWarning")
 @pytest.mark.filterwarnings("ignore::qntk_sklearn.IndefiniteKernelWarning")
 @pytest.mark.filterwarnings("ignore::qntk_sklearn.DiagonalKernelWarning")
+# Some checks' data repeat rows (iris has duplicates); the warning is right there.
+@pytest.mark.filterwarnings("ignore::qntk_sklearn.DuplicateSamplesWarning")
 def test_sklearn_compatible(estimator, check):
     check(estimator)

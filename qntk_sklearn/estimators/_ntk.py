@@ -25,7 +25,8 @@ from sklearn.utils.validation import (
 )
 
 from .. import solvers as _solvers
-from ..kernels import FullyConnectedNTK, MyrtleNTK, StaxKernel, nonlinearity_coefficient
+from .._parallel import map_blocks
+from ..kernels import FullyConnectedNTK, MyrtleNTK, StaxKernel
 from ..sparsify import (
     balanced_subset,
     condition_diagonal,
@@ -38,6 +39,7 @@ from ..sparsify import (
     threshold_entries,
 )
 from . import _diagnostics
+from ._depth import auto_depth
 from ._system import ridge, weighted_system
 
 #: Names of the solvers an estimator accepts as strings, and their classes' names.
@@ -59,58 +61,6 @@ _AUTO_EXACT_MAX = 2000
 
 #: Number of training points used to estimate quantum resources at fit time.
 _N_PROBE = 128
-
-
-def separation(X, *, block_rows=1024):
-    """The paper's separation ``delta = min_{i != j} (1 - |cos(x_i, x_j)|)``.
-
-    Computed in row blocks, so memory stays ``O(block_rows * n)``. Rows of zero norm are
-    treated as orthogonal to everything.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-
-    Returns
-    -------
-    delta : float
-        1.0 when there are fewer than two samples.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> separation(np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]))
-    0.29289321881345254
-    """
-    X = np.asarray(X, dtype=np.float64)
-    n = X.shape[0]
-    if n < 2:
-        return 1.0
-    norms = np.linalg.norm(X, axis=1)
-    U = X / np.where(norms > 0, norms, 1.0)[:, None]
-    best = 1.0
-    for start in range(0, n, block_rows):
-        cos = np.abs(U[start : start + block_rows] @ U.T)
-        idx = np.arange(start, min(start + block_rows, n))
-        cos[idx - start, idx] = 0.0
-        best = min(best, 1.0 - float(cos.max()))
-    return max(best, 0.0)
-
-
-def convergence_depth(n_samples, delta, activation="erf"):
-    """The paper's convergence depth ``L_conv = 8 ln(n / delta) / mu``.
-
-    ``delta`` is floored at 1e-12 (duplicate or antipodal points give 0).
-
-    Examples
-    --------
-    >>> round(convergence_depth(512, 0.05, "erf"), 1)
-    854.8
-    """
-    delta = max(float(delta), 1e-12)
-    return (
-        8.0 * math.log(max(n_samples, 2) / delta) / nonlinearity_coefficient(activation)
-    )
 
 
 class _BaseQuantumNTK(BaseEstimator):
@@ -138,6 +88,7 @@ class _BaseQuantumNTK(BaseEstimator):
             HasMethods(["fit", "decision_function"]),
         ],
         "random_state": ["random_state"],
+        "n_jobs": [Integral, None],
         "verbose": ["verbose"],
     }
 
@@ -158,6 +109,7 @@ class _BaseQuantumNTK(BaseEstimator):
         t=None,
         solver="auto",
         random_state=None,
+        n_jobs=None,
         verbose=0,
     ):
         self.architecture = architecture
@@ -174,6 +126,7 @@ class _BaseQuantumNTK(BaseEstimator):
         self.t = t
         self.solver = solver
         self.random_state = random_state
+        self.n_jobs = n_jobs
         self.verbose = verbose
 
     # --- scikit-learn plumbing -----------------------------------------------------
@@ -191,8 +144,13 @@ class _BaseQuantumNTK(BaseEstimator):
         if self.depth != "auto":
             return int(self.depth)
         if self.architecture == "fc":
-            L_conv = convergence_depth(X.shape[0], separation(X), self.activation)
-            return max(1, int(round(self.depth_factor * L_conv)))
+            return auto_depth(
+                X,
+                self.depth_factor,
+                self.activation,
+                n_jobs=self.n_jobs,
+                verbose=self.verbose,
+            )
         if self.architecture == "myrtle":
             return MYRTLE_PAPER_DEPTH
         return None  # a given kernel or precomputed matrix: depth is not ours to set
@@ -234,7 +192,9 @@ class _BaseQuantumNTK(BaseEstimator):
             return np.asarray(X[rows, cols], dtype=np.float64)
         pairs = getattr(self.ntk_, "pairs", None)
         if pairs is not None:
-            return pairs(X, rows=rows, cols=cols, verbose=self.verbose)
+            return pairs(
+                X, rows=rows, cols=cols, verbose=self.verbose, n_jobs=self.n_jobs
+            )
         # A foreign kernel (e.g. sklearn's RBF) has no pair evaluation: compute the rows
         # that are needed, a bounded block at a time, and pick the pattern's entries.
         values = np.empty(rows.size)
@@ -253,10 +213,7 @@ class _BaseQuantumNTK(BaseEstimator):
 
     def _kernel_block(self, A, B):
         """Exact kernel between rows of ``A`` and of ``B`` (not for precomputed)."""
-        block = getattr(self.ntk_, "block", None)
-        if block is not None:
-            return block(A, B, verbose=self.verbose)
-        return self.ntk_(A, B)
+        return _kernel_block(self.ntk_, A, B, verbose=self.verbose, n_jobs=self.n_jobs)
 
     def _kernel_diag(self, X):
         if self.ntk_ is None:
@@ -522,24 +479,61 @@ class _BaseQuantumNTK(BaseEstimator):
         return self._resources
 
     def _raw_decision(self, X):
-        """``K_star @ K_tilde^-1 (Y - mean)`` (through the solver), in row blocks."""
+        """``K_star @ K_tilde^-1 (Y - mean)`` (through the solver), in row blocks.
+
+        Each block of query rows computes its kernel rows and the solver's decision on
+        them, so ``K_star`` is never held whole; blocks are dispatched through joblib
+        (``n_jobs``) and written to their own rows, so the result does not depend on
+        ``n_jobs``.
+        """
         check_is_fitted(self, "dual_coef_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        n_train = self.n_train_
-        step = max(1, _PREDICT_BLOCK_ENTRIES // max(n_train, 1))
-        out = []
-        for start in range(0, X.shape[0], step):
-            chunk = X[start : start + step]
-            if self.ntk_ is None:  # precomputed: columns of the kept training points
-                K_star = chunk if self.support_ is None else chunk[:, self.support_]
-            else:
-                K_star = self._kernel_block(chunk, self.X_fit_)
-            if self._col_scale is not None:
-                K_star = K_star * self._col_scale[None, :]
-            out.append(self.solver_.decision_function(K_star))
-        if not out:
-            return np.empty((0, self.dual_coef_.shape[1]))
-        return np.vstack(out)
+        step = max(1, _PREDICT_BLOCK_ENTRIES // max(self.n_train_, 1))
+        starts = range(0, X.shape[0], step)
+        out = np.empty((X.shape[0], self.dual_coef_.shape[1]))
+        tasks = [
+            (
+                self.ntk_,
+                self.solver_,
+                X[i : i + step],
+                self.X_fit_,
+                self.support_,
+                self._col_scale,
+            )
+            for i in starts
+        ]
+        for t, decision in map_blocks(
+            _decision_block,
+            tasks,
+            n_jobs=self.n_jobs,
+            verbose=self.verbose,
+            desc="predict",
+            sizes=[min(step, X.shape[0] - i) for i in starts],
+        ):
+            out[starts[t] : starts[t] + step] = decision
+        return out
+
+
+def _kernel_block(ntk, A, B, verbose=0, n_jobs=None):
+    """Exact kernel between rows of ``A`` and of ``B`` with any kernel object."""
+    block = getattr(ntk, "block", None)
+    if block is not None:
+        return block(A, B, verbose=verbose, n_jobs=n_jobs)
+    return ntk(A, B)
+
+
+def _decision_block(ntk, solver, X, X_fit, support, col_scale):
+    """The solver's decision on the kernel rows of the query rows ``X`` (one block).
+
+    ``X`` is the precomputed kernel rows when ``ntk`` is None (``support``: the
+    columns of the kept training points); ``col_scale`` rescales the columns."""
+    if ntk is None:
+        K_star = X if support is None else X[:, support]
+    else:
+        K_star = _kernel_block(ntk, X, X_fit, n_jobs=1)
+    if col_scale is not None:
+        K_star = K_star * col_scale[None, :]
+    return solver.decision_function(K_star)
 
 
 _DOC_PARAMETERS = """
@@ -565,8 +559,11 @@ FullyConnectedNTK`, closed form). "myrtle": the paper's Myrtle CNN on square
         "auto" is the paper's rule ``round(depth_factor * L_conv)`` with
         ``L_conv = 8 ln(n / delta) / mu`` computed on the training set (``delta``:
         the separation of the training points, ``mu``: the activation's coefficient
-        of nonlinearity); its cost is ``O(n^2 d)``. For "myrtle", "auto" is the
-        paper's 96.
+        of nonlinearity), over its distinct rows: rows with the same direction up to
+        sign (duplicates, ``x`` and ``2 x``, ``x`` and ``-x``) count once, with a
+        :class:`~qntk_sklearn.DuplicateSamplesWarning` (see :func:`~qntk_sklearn.\
+separation`, exact, in ``O(n^2 d)`` float32 operations). For "myrtle", "auto" is
+        the paper's 96.
     depth_factor : float, default=0.1
         Fraction of the convergence depth used by ``depth="auto"`` (the paper's 0.1).
     W_std : float or None, default=None
@@ -641,8 +638,16 @@ default="auto"
     random_state : int, RandomState instance or None, default=None
         Seeds the sparsity pattern, the probe points of ``quantum_resources_`` and,
         when the solver's own ``random_state`` is None, the solver's measurements.
+    n_jobs : int or None, default=None
+        Workers for the long computations (the separation of ``depth="auto"``, the
+        kernel entries of ``fit``, the blocks of ``predict``), dispatched through
+        joblib: None means 1 unless in a :func:`joblib.parallel_config` context, -1
+        means all cores. Threads by default; ``with
+        joblib.parallel_backend("dask"):`` runs them on a dask.distributed cluster.
+        Results do not depend on ``n_jobs``.
     verbose : int, default=0
-        If positive, print progress of long kernel evaluations to stderr.
+        If positive, show progress bars (tqdm, on stderr) for the separation, the
+        kernel evaluations of ``fit`` and ``quantum_resources_``, and ``predict``.
 """
 
 _DOC_ATTRIBUTES = """
@@ -921,6 +926,7 @@ class QuantumNTKRegressor(RegressorMixin, _BaseQuantumNTK):
         t=None,
         solver="auto",
         random_state=None,
+        n_jobs=None,
         verbose=0,
     ):
         super().__init__(
@@ -937,6 +943,7 @@ class QuantumNTKRegressor(RegressorMixin, _BaseQuantumNTK):
             t=t,
             solver=solver,
             random_state=random_state,
+            n_jobs=n_jobs,
             verbose=verbose,
         )
 

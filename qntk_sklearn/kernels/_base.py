@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-import sys
-import time
 
 import numpy as np
 from sklearn.gaussian_process.kernels import Kernel
+
+from .._parallel import map_blocks
 
 
 def x64():
@@ -40,32 +40,6 @@ def check_kernel_input(X, name="X"):
     if not np.all(np.isfinite(X)):
         raise ValueError(f"`{name}` must contain only finite values; got NaN or inf.")
     return X
-
-
-class _Progress:
-    """Progress lines on stderr for kernel evaluations long enough to wait for."""
-
-    def __init__(self, verbose, total, what):
-        self.verbose = verbose
-        self.total = total
-        self.what = what
-        self.done = 0
-        self.start = time.perf_counter()
-        self.last = self.start
-
-    def update(self, amount):
-        self.done += amount
-        if not self.verbose:
-            return
-        now = time.perf_counter()
-        if now - self.last >= 1.0 or self.done >= self.total:
-            self.last = now
-            print(
-                f"[qntk] {self.what}: {self.done}/{self.total} entries "
-                f"({100.0 * self.done / max(self.total, 1):.0f}%, "
-                f"{now - self.start:.1f} s)",
-                file=sys.stderr,
-            )
 
 
 class NTKKernelBase(Kernel):
@@ -157,17 +131,24 @@ class NTKKernelBase(Kernel):
     def _row_chunk(self, n_other):
         return max(1, self._max_block_entries // max(n_other, 1))
 
-    def block(self, X, Y, verbose=0):
+    def block(self, X, Y, verbose=0, n_jobs=None):
         """Kernel between all rows of ``X`` and ``Y``, in blocks of bounded memory.
 
-        When ``Y is X`` only the tiles on and above the diagonal are computed.
+        When ``Y is X`` only the tiles on and above the diagonal are computed. The
+        tiles are dispatched through joblib (see ``n_jobs``); the result does not
+        depend on how many workers compute them.
 
         Parameters
         ----------
         X : ndarray of shape (n_samples_X, ...)
         Y : ndarray of shape (n_samples_Y, ...)
         verbose : int, default=0
-            If positive, print progress to stderr.
+            If positive, show a progress bar (tqdm) on stderr.
+        n_jobs : int or None, default=None
+            Workers computing tiles, scikit-learn's convention: None means 1 unless
+            in a :func:`joblib.parallel_config` context, -1 means all cores. Threads
+            by default; ``with joblib.parallel_backend("dask"):`` runs the tiles on a
+            dask.distributed cluster.
 
         Returns
         -------
@@ -177,47 +158,58 @@ class NTKKernelBase(Kernel):
         K = np.empty((n, m), dtype=np.float64)
         if Y is X:
             # Symmetric: square tiles on and above the diagonal, mirrored below.
-            side = max(1, math.isqrt(self._max_block_entries))
-            progress = _Progress(verbose, n * (n + 1) // 2, "kernel block")
-            for i in range(0, n, side):
-                for j in range(i, n, side):
-                    tile = self._block(X[i : i + side], X[j : j + side])
-                    K[i : i + side, j : j + side] = tile
-                    if j != i:
-                        _mirror(K, tile, j, i)
-                    progress.update(
-                        tile.size if j != i else (tile.size + len(tile)) // 2
-                    )
-            return K
-        cols = min(m, self._max_block_entries)
-        rows = self._row_chunk(cols)
-        progress = _Progress(verbose, n * m, "kernel block")
-        for i in range(0, n, rows):
-            for j in range(0, m, cols):
-                K[i : i + rows, j : j + cols] = self._block(
-                    X[i : i + rows], Y[j : j + cols]
-                )
-                progress.update(K[i : i + rows, j : j + cols].size)
+            rows = cols = max(1, math.isqrt(self._max_block_entries))
+            spans = [(i, j) for i in range(0, n, rows) for j in range(i, n, cols)]
+        else:
+            cols = min(m, self._max_block_entries)
+            rows = self._row_chunk(cols)
+            spans = [(i, j) for i in range(0, n, rows) for j in range(0, m, cols)]
+        tasks = [(X[i : i + rows], Y[j : j + cols]) for i, j in spans]
+        for t, tile in map_blocks(
+            self._block,
+            tasks,
+            n_jobs=n_jobs,
+            verbose=verbose,
+            desc="kernel block",
+            sizes=[a.shape[0] * b.shape[0] for a, b in tasks],
+        ):
+            i, j = spans[t]
+            K[i : i + rows, j : j + cols] = tile
+            if Y is X and j != i:
+                _mirror(K, tile, j, i)
         return K
 
-    def _chunked_paired(self, X, Y, rows=None, cols=None, verbose=0):
+    def _paired_rows(self, X, Y, rows, cols):
+        """``_paired`` on the rows ``X[rows]`` and ``Y[cols]`` (one chunk)."""
+        return self._paired(X[rows], Y[cols])
+
+    def _chunked_paired(self, X, Y, rows=None, cols=None, verbose=0, n_jobs=None):
         """``k(X[rows[t]], Y[cols[t]])`` (default: ``k(X[t], Y[t])``), gathering the
         rows one chunk at a time so that memory stays bounded."""
         n = X.shape[0] if rows is None else rows.shape[0]
         out = np.empty(n, dtype=np.float64)
         features = int(np.prod(X.shape[1:])) if X.ndim > 1 else 1
         step = max(1, self._max_block_entries // max(features, 1))
-        progress = _Progress(verbose, n, "kernel pairs")
-        for i in range(0, n, step):
-            if rows is None:
-                a, b = X[i : i + step], Y[i : i + step]
-            else:
-                a, b = X[rows[i : i + step]], Y[cols[i : i + step]]
-            out[i : i + step] = self._paired(a, b)
-            progress.update(min(step, n - i))
+        starts = range(0, n, step)
+        if rows is None:
+            func = self._paired
+            tasks = [(X[i : i + step], Y[i : i + step]) for i in starts]
+        else:
+            func = self._paired_rows
+            tasks = [(X, Y, rows[i : i + step], cols[i : i + step]) for i in starts]
+        sizes = [min(step, n - i) for i in starts]
+        for t, values in map_blocks(
+            func,
+            tasks,
+            n_jobs=n_jobs,
+            verbose=verbose,
+            desc="kernel pairs",
+            sizes=sizes,
+        ):
+            out[starts[t] : starts[t] + step] = values
         return out
 
-    def pairs(self, X, Y=None, *, rows, cols, verbose=0):
+    def pairs(self, X, Y=None, *, rows, cols, verbose=0, n_jobs=None):
         """Kernel values ``k(X[rows[t]], Y[cols[t]])`` for every t, no full matrix.
 
         This is what a sparsified kernel needs: only the entries of its sparsity
@@ -230,6 +222,9 @@ class NTKKernelBase(Kernel):
             Defaults to ``X``.
         rows, cols : array-like of int of shape (n_pairs,)
         verbose : int, default=0
+            If positive, show a progress bar (tqdm) on stderr.
+        n_jobs : int or None, default=None
+            Workers computing chunks of pairs, as in :meth:`block`.
 
         Returns
         -------
@@ -253,7 +248,7 @@ class NTKKernelBase(Kernel):
                 "`rows` and `cols` must be 1-D integer arrays of the same length; got "
                 f"shapes {rows.shape} and {cols.shape}."
             )
-        return self._chunked_paired(X, Y, rows, cols, verbose=verbose)
+        return self._chunked_paired(X, Y, rows, cols, verbose=verbose, n_jobs=n_jobs)
 
     def clip_threshold(self, X):
         """The paper's clipping scale ``k_thresh`` for preparing ``|k*>``.

@@ -16,7 +16,8 @@ import numbers
 
 import numpy as np
 
-from ._base import NTKKernelBase, _Progress, check_kernel_input, x64
+from .._parallel import map_blocks
+from ._base import NTKKernelBase, check_kernel_input, x64
 
 _INSTALL_HINT = (
     "pip install 'qntk-sklearn[neural-tangents]' "
@@ -183,24 +184,27 @@ class _StaxKernelBase(NTKKernelBase):
             )
         return K
 
-    def block(self, X, Y, verbose=0):
+    def block(self, X, Y, verbose=0, n_jobs=None):
         """Kernel between all rows of ``X`` and ``Y``, one tile per ``kernel_fn`` call.
 
         When ``Y is X`` only the tiles on and above the diagonal are computed. Tiles
-        are padded to a power of two rows and columns (at most ``batch_size``).
+        are padded to a power of two rows and columns (at most ``batch_size``) and
+        dispatched through joblib, as in :meth:`NTKKernelBase.block`.
 
         Parameters
         ----------
         X : ndarray of shape (n_samples_X, ...)
         Y : ndarray of shape (n_samples_Y, ...)
         verbose : int, default=0
-            If positive, print progress to stderr.
+            If positive, show a progress bar (tqdm) on stderr.
+        n_jobs : int or None, default=None
+            Workers computing tiles (None: 1 unless in a joblib context).
 
         Returns
         -------
         K : ndarray of shape (n_samples_X, n_samples_Y)
         """
-        tile_fn, _ = self._compiled()
+        self._compiled()  # validate (and compile) before dispatching
         n, m = X.shape[0], Y.shape[0]
         symmetric = Y is X
         b = self._tile_size(X)
@@ -211,24 +215,28 @@ class _StaxKernelBase(NTKKernelBase):
             for j in range(i if symmetric else 0, m, cols)
         ]
         K = np.empty((n, m), dtype=np.float64)
-        progress = _Progress(
-            verbose,
-            sum(min(rows, n - i) * min(cols, m - j) for i, j in tiles),
-            "kernel block",
-        )
-        with x64():
-            for i, j in tiles:
-                ni, nj = min(rows, n - i), min(cols, m - j)
-                tile = self._call_tile(
-                    tile_fn,
-                    _padded(X[i : i + ni], rows),
-                    _padded(Y[j : j + nj], cols),
-                )[:ni, :nj]
-                K[i : i + ni, j : j + nj] = tile
-                if symmetric and j != i:
-                    K[j : j + nj, i : i + ni] = tile.T
-                progress.update(ni * nj)
+        tasks = [(X[i : i + rows], Y[j : j + cols], rows, cols) for i, j in tiles]
+        for t, tile in map_blocks(
+            self._padded_tile,
+            tasks,
+            n_jobs=n_jobs,
+            verbose=verbose,
+            desc="kernel block",
+            sizes=[a.shape[0] * c.shape[0] for a, c, _, _ in tasks],
+        ):
+            i, j = tiles[t]
+            ni, nj = tile.shape
+            K[i : i + ni, j : j + nj] = tile
+            if symmetric and j != i:
+                K[j : j + nj, i : i + ni] = tile.T
         return K
+
+    def _padded_tile(self, X, Y, rows, cols):
+        """The kernel between ``X`` and ``Y``, padded to ``(rows, cols)`` for jit."""
+        tile_fn, _ = self._compiled()
+        with x64():  # entered here: jax's x64 switch is per thread
+            tile = self._call_tile(tile_fn, _padded(X, rows), _padded(Y, cols))
+        return tile[: X.shape[0], : Y.shape[0]]
 
     def _block(self, X, Y):
         return self.block(X, Y)
@@ -249,21 +257,12 @@ class _StaxKernelBase(NTKKernelBase):
                 out[i : i + step] = np.asarray(values, dtype=np.float64)[: n - i]
         return out
 
-    def _chunked_paired(self, X, Y, rows=None, cols=None, verbose=0):
+    def _chunked_paired(self, X, Y, rows=None, cols=None, verbose=0, n_jobs=None):
         # ``_paired`` chunks by the covariance memory of the network itself; the
         # pairs' inputs are gathered a bounded number at a time.
         if rows is None:
             rows = cols = np.arange(X.shape[0])
-        n = rows.shape[0]
-        step = max(1, self._max_block_entries // max(int(np.prod(X.shape[1:])), 1))
-        progress = _Progress(verbose, n, "kernel pairs")
-        out = np.empty(n, dtype=np.float64)
-        for i in range(0, n, step):
-            out[i : i + step] = self._paired(
-                X[rows[i : i + step]], Y[cols[i : i + step]]
-            )
-            progress.update(min(step, n - i))
-        return out
+        return super()._chunked_paired(X, Y, rows, cols, verbose, n_jobs)
 
 
 class StaxKernel(_StaxKernelBase):
