@@ -28,7 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ._base import NTKKernelBase, _Progress, check_kernel_input
+from .._parallel import progress_bar
+from ._base import NTKKernelBase, check_kernel_input
 
 _SQRT2 = math.sqrt(2.0)
 _TWO_PI = 2.0 * math.pi
@@ -409,12 +410,13 @@ class MyrtleNTK(NTKKernelBase):
             )
         return tuple(int(s) for s in shape)
 
-    def _threads(self):
-        if self.n_jobs is None:
+    def _threads(self, n_jobs=None):
+        n_jobs = self.n_jobs if n_jobs is None else n_jobs
+        if n_jobs is None:
             return 1
-        if self.n_jobs == -1:
+        if n_jobs == -1:
             return os.cpu_count() or 1
-        return int(self.n_jobs)
+        return max(1, int(n_jobs))
 
     def _check(self, X, name="X"):
         X = check_kernel_input(X, name)
@@ -434,7 +436,7 @@ class MyrtleNTK(NTKKernelBase):
         """Images whose statistics fit in the memory budget at once (at least 2)."""
         return max(2, _STATS_BYTES // (8 * net.stats_size))
 
-    def _evaluate(self, net, X1, X2, i1, i2, progress):
+    def _evaluate(self, net, X1, X2, i1, i2, progress, n_jobs=None):
         """Kernel between ``X1[i1]`` and ``X2[i2]``, images gathered per chunk."""
         out = np.empty(i1.shape[0])
         if out.size == 0:
@@ -450,7 +452,7 @@ class MyrtleNTK(NTKKernelBase):
                 bounds.append(k)
                 seen1, seen2 = {int(i1[k])}, {int(i2[k])}
         bounds.append(i1.shape[0])
-        threads = self._threads()
+        threads = self._threads(n_jobs)
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
             if X2 is X1:  # one set of images: each image's recursion runs once
                 u1 = u2 = np.unique(np.concatenate([i1[lo:hi], i2[lo:hi]]))
@@ -482,7 +484,7 @@ class MyrtleNTK(NTKKernelBase):
                     progress.update(b - a)
         return out
 
-    def block(self, X, Y, verbose=0):
+    def block(self, X, Y, verbose=0, n_jobs=None):
         """Kernel between all rows of ``X`` and ``Y``.
 
         When ``Y is X`` only the entries on and above the diagonal are computed, the
@@ -493,7 +495,9 @@ class MyrtleNTK(NTKKernelBase):
         X : ndarray of shape (n_samples_X, ...)
         Y : ndarray of shape (n_samples_Y, ...)
         verbose : int, default=0
-            If positive, print progress to stderr.
+            If positive, show a progress bar on stderr.
+        n_jobs : int or None, default=None
+            Threads; None uses the kernel's ``n_jobs``.
 
         Returns
         -------
@@ -507,14 +511,14 @@ class MyrtleNTK(NTKKernelBase):
         K = np.empty((n, m))
         if symmetric:
             rows, cols = np.triu_indices(n, k=1)
-            progress = _Progress(verbose, rows.size + n, "kernel block")
-            K[rows, cols] = self._evaluate(net, X, X, rows, cols, progress)
+            progress = progress_bar(rows.size + n, "kernel block", verbose)
+            K[rows, cols] = self._evaluate(net, X, X, rows, cols, progress, n_jobs)
             K[cols, rows] = K[rows, cols]
             K[np.arange(n), np.arange(n)] = self._self(net, X, progress)
             return K
         rows, cols = np.divmod(np.arange(n * m), m)
-        progress = _Progress(verbose, n * m, "kernel block")
-        K.reshape(-1)[:] = self._evaluate(net, X, Y, rows, cols, progress)
+        progress = progress_bar(n * m, "kernel block", verbose)
+        K.reshape(-1)[:] = self._evaluate(net, X, Y, rows, cols, progress, n_jobs)
         return K
 
     def _self(self, net, X, progress):
@@ -530,14 +534,14 @@ class MyrtleNTK(NTKKernelBase):
 
     def _paired(self, X, Y):  # pragma: no cover - _chunked_paired is overridden
         idx = np.arange(X.shape[0])
-        return self._evaluate(self._validated(), X, Y, idx, idx, _Progress(0, 0, ""))
+        return self._evaluate(self._validated(), X, Y, idx, idx, progress_bar(0, "", 0))
 
-    def _chunked_paired(self, X, Y, rows=None, cols=None, verbose=0):
+    def _chunked_paired(self, X, Y, rows=None, cols=None, verbose=0, n_jobs=None):
         net = self._validated()
         if rows is None:  # the diagonal: each image with itself
-            return self._self(net, X, _Progress(verbose, X.shape[0], "kernel diag"))
-        progress = _Progress(verbose, rows.shape[0], "kernel pairs")
-        return self._evaluate(net, X, Y, rows, cols, progress)
+            return self._self(net, X, progress_bar(X.shape[0], "kernel diag", verbose))
+        progress = progress_bar(rows.shape[0], "kernel pairs", verbose)
+        return self._evaluate(net, X, Y, rows, cols, progress, n_jobs)
 
     def clip_threshold(self, X):
         """The paper's CNN ``k_thresh``: the largest off-diagonal ``|k|`` of 16 inputs.
