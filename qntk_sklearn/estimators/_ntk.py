@@ -769,7 +769,10 @@ class QuantumNTKClassifier(ClassifierMixin, _BaseQuantumNTK):
         return self
 
     def decision_function(self, X):
-        """Decision values ``k*^T K_tilde^-1 (y - mean(y))``.
+        """Decision values ``k*^T K_tilde^-1 (y - mean(y)) / decision_scale_``.
+
+        ``decision_scale_`` is 1 unless the kernel is nearly diagonal (see
+        Attributes); a positive scale changes no prediction, ranking or ROC curve.
 
         Parameters
         ----------
