@@ -129,3 +129,29 @@ def test_in_an_estimator(blobs):
     assert agree >= 0.9
     assert clf.quantum_resources_.solver == "DequantizedSolver"
     assert clf.solver_.classical_queries_["samples"] == 2000
+
+
+def test_finite_time_is_the_qsvt_time_polynomial(system):
+    # The estimators pass `t` to every solver: the dequantized one samples the same
+    # bounded polynomial of (1 - exp(-t x)) / x that QSVTSolver applies.
+    K, Y, K_star, _ = system
+    qsvt = QSVTSolver(epsilon=0.05).fit(K, Y, k_thresh=1.0, t=0.5)
+    d = DequantizedSolver(epsilon=0.05, samples=None).fit(K, Y, k_thresh=1.0, t=0.5)
+    assert d.time_ == 0.5 and d.degree_ == qsvt.degree_
+    np.testing.assert_allclose(
+        d.decision_function(K_star), qsvt.decision_function(K_star), rtol=1e-10
+    )
+    with pytest.raises(ValueError, match=r"t \* alpha=.*use a smaller `t`"):
+        DequantizedSolver(max_degree=3).fit(K, Y, k_thresh=1.0, t=50.0)
+
+
+def test_by_name_in_an_estimator(blobs):
+    X, y = blobs
+    clf = QuantumNTKClassifier(depth=40, solver="dequantized", random_state=0)
+    clf.fit(X, y)
+    assert type(clf.solver_).__name__ == "DequantizedSolver"
+    assert clf.__sklearn_tags__().non_deterministic
+    timed = QuantumNTKClassifier(
+        depth=40, solver="dequantized", t=0.005, random_state=0
+    )
+    assert timed.fit(X, y).solver_.time_ is not None

@@ -48,6 +48,7 @@ SOLVERS = {
     "iterative": "IterativeSolver",
     "qsvt": "QSVTSolver",
     "pennylane": "PennyLaneSolver",
+    "dequantized": "DequantizedSolver",
 }
 
 #: Depth the paper uses for its Myrtle CNN.
@@ -135,7 +136,7 @@ class _BaseQuantumNTK(BaseEstimator):
         tags.input_tags.pairwise = self.architecture == "precomputed"
         solver = self.solver
         tags.non_deterministic = (
-            isinstance(solver, str) and solver in {"qsvt", "pennylane"}
+            isinstance(solver, str) and solver in {"qsvt", "pennylane", "dequantized"}
         ) or bool(getattr(solver, "_stochastic", False))
         return tags
 
@@ -623,12 +624,14 @@ default={sparsity_default}
         ``(1 - exp(-t x)) / x`` whose degree grows with ``t`` but not with the
         condition number (reported in ``quantum_resources_``); "pennylane" refuses
         a finite ``t``.
-    solver : {{"auto", "exact", "iterative", "qsvt", "pennylane"}} or solver object, \
-default="auto"
+    solver : {{"auto", "exact", "iterative", "qsvt", "pennylane", "dequantized"}} \
+or solver object, default="auto"
         Linear-system solver. "exact": Cholesky / sparse LU. "iterative": CG, or
         MINRES when the matrix is indefinite. "qsvt": emulation of the quantum
         algorithm's output (QSVT with shot noise). "pennylane": gate-level circuits
-        (small n). "auto": "exact" for ``sparsity="none"`` or n <= 2000, else
+        (small n). "dequantized": the classical sampling algorithm that estimates the
+        same decision values as QSVT (:class:`~qntk_sklearn.solvers.DequantizedSolver`).
+        "auto": "exact" for ``sparsity="none"`` or n <= 2000, else
         "iterative". A solver object (from :mod:`qntk_sklearn.solvers`) is cloned, so
         its parameters are tunable as ``solver__<name>``. No solver returns a
         solution dominated by the null space of a numerically singular matrix
@@ -817,7 +820,10 @@ class QuantumNTKClassifier(ClassifierMixin, _BaseQuantumNTK):
         return self
 
     def decision_function(self, X):
-        """Decision values ``k*^T K_tilde^-1 (y - mean(y))``.
+        """Decision values ``k*^T K_tilde^-1 (y - mean(y)) / decision_scale_``.
+
+        ``decision_scale_`` is 1 unless the kernel is nearly diagonal (see
+        Attributes); a positive scale changes no prediction, ranking or ROC curve.
 
         Parameters
         ----------

@@ -125,6 +125,7 @@ class FullyConnectedNTK(NTKKernelBase):
     *Backends.* On CPU the arithmetic is numpy (vectorised float64 transcendentals)
     and the table lookups one fused XLA loop; when jax's default backend is a GPU or
     TPU, everything runs there through jax. Float64 throughout.
+
     References
     ----------
     .. [1] A. Jacot, F. Gabriel, C. Hongler, "Neural tangent kernel: convergence and

@@ -162,16 +162,24 @@ class DequantizedSolver(_QSVTSolverBase):
 
     def _set_bounds(self, bounds):
         super()._set_bounds(bounds)
+        self._check_degree(f"The inversion polynomial for kappa={self.kappa_:.4g}")
+
+    def _set_time_bounds(self, bounds, t):
+        super()._set_time_bounds(bounds, t)
+        self._check_degree(
+            f"The finite-time polynomial for t * alpha={t * self.alpha_:.4g}",
+            remedy="use a smaller `t`",
+        )
+
+    def _check_degree(self, what, remedy="use a deeper network (smaller kappa)"):
         if self.degree_ > self.max_degree:
             raise ValueError(
-                f"The inversion polynomial for kappa={self.kappa_:.4g} and "
-                f"epsilon={self.epsilon!r} has degree {self.degree_}, above "
-                f"`max_degree`={self.max_degree}: the sampling variance grows like "
-                "4^degree. Raise `epsilon`, use a deeper network (smaller kappa), or "
-                "use QSVTSolver."
+                f"{what} and epsilon={self.epsilon!r} has degree {self.degree_}, "
+                f"above `max_degree`={self.max_degree}: the sampling variance grows "
+                f"like 4^degree. Raise `epsilon`, {remedy}, or use QSVTSolver."
             )
 
-    def fit(self, K, Y, *, k_thresh=None):
+    def fit(self, K, Y, *, k_thresh=None, t=None):
         """Prepare the sampling tables of ``K / alpha`` and the polynomial.
 
         Parameters
@@ -181,12 +189,16 @@ class DequantizedSolver(_QSVTSolverBase):
         Y : ndarray of shape (n_samples,) or (n_samples, n_targets)
         k_thresh : float or None, default=None
             Clipping scale of the kernel rows; None means ``max |diag K|``.
+        t : float or None, default=None
+            Finite training time: sample the bounded polynomial of
+            ``(1 - exp(-t x)) / x`` that :class:`QSVTSolver` applies, instead of the
+            inverse (see its ``fit``). None: the inverse.
 
         Returns
         -------
         self : DequantizedSolver
         """
-        K, Y = self._prepare(K, Y, k_thresh)
+        K, Y = self._prepare(K, Y, k_thresh, t)
         A = sp.csr_matrix(K * (1.0 / self.alpha_))
         A.sum_duplicates()
         A.eliminate_zeros()
