@@ -170,16 +170,25 @@ class GateResources:
         return dataclasses.asdict(self)
 
     def __str__(self):
-        rows = []
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            text = f"{value:.4g}" if isinstance(value, float) else str(value)
-            rows.append((f.name, text, _DOCS[f.name]))
-        w0 = max(len(r[0]) for r in rows)
-        w1 = max(len(r[1]) for r in rows)
-        lines = [f"{'quantity':<{w0}}  {'value':>{w1}}  meaning", "-" * (w0 + w1 + 40)]
-        lines += [f"{a:<{w0}}  {b:>{w1}}  {c}" for a, b, c in rows]
-        return "\n".join(lines)
+        return "\n".join(field_table(self, _DOCS))
+
+
+def field_table(record, docs):
+    """Lines of a ``quantity  value  meaning`` table of a dataclass's fields.
+
+    Shared by :class:`GateResources` and
+    :class:`~qntk_sklearn.solvers.QuantumResources`; ``docs`` maps each field name
+    to its meaning.
+    """
+    rows = []
+    for f in dataclasses.fields(record):
+        value = getattr(record, f.name)
+        text = f"{value:.4g}" if isinstance(value, float) else str(value)
+        rows.append((f.name, text, docs[f.name]))
+    w0 = max(len(r[0]) for r in rows)
+    w1 = max(len(r[1]) for r in rows)
+    lines = [f"{'quantity':<{w0}}  {'value':>{w1}}  meaning", "-" * (w0 + w1 + 40)]
+    return lines + [f"{a:<{w0}}  {b:>{w1}}  {c}" for a, b, c in rows]
 
 
 def _estimator():

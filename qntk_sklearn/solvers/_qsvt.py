@@ -52,6 +52,7 @@ _READOUT_BLOCK_ENTRIES = 2**21
 #: ``kappa`` is then at most 10% above its true value.
 GERSHGORIN_KAPPA_MAX = 1.1
 
+
 class SingularMatrixError(ValueError):
     """``K`` is singular: no polynomial of bounded degree inverts it."""
 

@@ -17,6 +17,7 @@ from .._matrix import max_row_nonzeros
 from ._base import check_system
 from ._classical import IterativeSolver
 from ._evolution import gradient_flow_degree_estimate, gradient_flow_polynomial
+from ._gates import field_table
 from ._polynomial import inverse_degree_bound, inverse_polynomial
 from ._qsvt import (
     SingularMatrixError,
@@ -250,15 +251,7 @@ class QuantumResources:
         )
 
     def __str__(self):
-        rows = []
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            text = f"{value:.4g}" if isinstance(value, float) else str(value)
-            rows.append((f.name, text, _DOCS[f.name]))
-        w0 = max(len(r[0]) for r in rows)
-        w1 = max(len(r[1]) for r in rows)
-        lines = [f"{'quantity':<{w0}}  {'value':>{w1}}  meaning", "-" * (w0 + w1 + 40)]
-        lines += [f"{a:<{w0}}  {b:>{w1}}  {c}" for a, b, c in rows]
+        lines = field_table(self, _DOCS)
         lines += [
             "",
             "gate level (sparse-access block encoding, QROM data; per target):",
