@@ -29,8 +29,13 @@ def x64():
     return enable_x64()
 
 
-def check_kernel_input(X, name="X"):
-    """Return ``X`` as a float64 array with finite entries and at least 2 dimensions."""
+def check_kernel_input(X, name="X", shape=None):
+    """Return ``X`` as a float64 array with finite entries and at least 2 dimensions.
+
+    With ``shape`` (the shape of one sample, e.g. an image's ``(height, width,
+    channels)``), ``X`` must be ``(n_samples, *shape)`` or flattened,
+    ``(n_samples, prod(shape))``, and is returned as ``(n_samples, *shape)``.
+    """
     X = np.asarray(X, dtype=np.float64)
     if X.ndim < 2:
         raise ValueError(
@@ -39,7 +44,18 @@ def check_kernel_input(X, name="X"):
         )
     if not np.all(np.isfinite(X)):
         raise ValueError(f"`{name}` must contain only finite values; got NaN or inf.")
-    return X
+    if shape is None:
+        return X
+    shape = tuple(shape)
+    if X.shape[1:] == shape:
+        return X
+    if X.ndim == 2 and X.shape[1] == math.prod(shape):
+        return X.reshape((X.shape[0],) + shape)
+    raise ValueError(
+        f"`{name}` must have shape (n_samples, {math.prod(shape)}) or "
+        f"(n_samples, {', '.join(map(str, shape))}) for inputs of shape {shape}; "
+        f"got {X.shape}."
+    )
 
 
 class NTKKernelBase(Kernel):

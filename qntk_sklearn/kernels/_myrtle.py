@@ -419,17 +419,7 @@ class MyrtleNTK(NTKKernelBase):
         return max(1, int(n_jobs))
 
     def _check(self, X, name="X"):
-        X = check_kernel_input(X, name)
-        shape = self._input_shape()
-        if X.shape[1:] == shape:
-            return X
-        if X.ndim == 2 and X.shape[1] == math.prod(shape):
-            return X.reshape((X.shape[0],) + shape)
-        raise ValueError(
-            f"`{name}` must have shape (n_samples, {math.prod(shape)}) or "
-            f"(n_samples, {', '.join(map(str, shape))}) for inputs of shape {shape}; "
-            f"got {X.shape}."
-        )
+        return check_kernel_input(X, name, shape=self._input_shape())
 
     # --- evaluation -----------------------------------------------------------------
     def _max_images(self, net):
