@@ -10,21 +10,23 @@ subprocess so that peak RSS (``resource.getrusage``) is the computation's own; t
 deltas must agree to the rounding of one dot product. ``n_jobs`` of the new one is 1
 (numpy's BLAS threads as configured) and 2 (two joblib threads).
 
-Last measured 2026-12-02 on the 2-core AMD EPYC VM (24 GiB), OpenBLAS default threads,
-load 1 rising to 3.5 during the last two runs (other jobs); peak RSS of the whole
-process (data included)::
+Last measured 2026-12-02 on the 2-core AMD EPYC VM (24 GiB), OpenBLAS default threads
+(2), on an otherwise idle machine (1-minute load 0.09 before the first run; the 1.9-2.1
+before the last two is this script's own all-pairs run); peak RSS of the whole process
+(data included)::
 
     n       method                    n_jobs  wall s  CPU s  peak MiB
-    10000   all pairs, float64        -         2.17    4.1    509
-    10000   float32 + float64 refine  1         0.89    1.5    310
-    10000   float32 + float64 refine  2         0.93    1.6    310
-    60000   all pairs, float64        -        95.2   131.5   2279
-    60000   float32 + float64 refine  1        42.1    42.7    943
-    60000   float32 + float64 refine  2        39.0    38.9    940
+    10000   all pairs, float64        -         2.08    3.9    509
+    10000   float32 + float64 refine  1         0.91    1.5    310
+    10000   float32 + float64 refine  2         0.92    1.5    310
+    60000   all pairs, float64        -        85.7   126.3   2280
+    60000   float32 + float64 refine  1        20.1    38.3    944
+    60000   float32 + float64 refine  2        21.3    39.4    944
 
-An earlier run at load 3-4 measured 119.4 s vs 30.2 s at n = 60,000. CPU seconds
-(131 vs 40) are the steadier measure: 3.3x less work. Same pair and the same delta
+4.3x faster and 3.3x less CPU at n = 60,000; the float32 pass already keeps both
+cores busy through BLAS, so ``n_jobs=2`` adds nothing. Same pair and the same delta
 to one unit in the last place (0.008285846083293302 vs ...191 at n = 60,000).
+Earlier runs on the shared machine (load 1-4) measured 95-119 s vs 30-42 s.
 
 Run ``python benchmarks/bench_separation.py`` (n = 10,000 and 60,000; about 4
 minutes on 2 idle cores, most of it the all-pairs baseline at 60,000) or ``--quick``
