@@ -14,6 +14,7 @@ from ._show_versions import show_versions
 from ._version import __version__
 from .estimators import (
     MAX_DEPTH,
+    PAPER_REGIME,
     DiagonalKernelWarning,
     DuplicateSamplesWarning,
     IndefiniteKernelWarning,
@@ -32,6 +33,7 @@ __all__ = [
     "FullyConnectedNTK",
     "IndefiniteKernelWarning",
     "MAX_DEPTH",
+    "PAPER_REGIME",
     "SingularSystemWarning",
     "QuantumNTKClassifier",
     "QuantumNTKRegressor",

@@ -322,6 +322,34 @@ def test_default_regressor_is_useful_on_diabetes(diabetes):
     assert r2 > 0.45  # was -0.001 with the paper's regime as default
 
 
+def test_paper_regime_is_one_argument_away(diabetes):
+    import inspect
+
+    from qntk_sklearn import PAPER_REGIME
+
+    # The classifier's defaults are the paper's regime ...
+    defaults = QuantumNTKClassifier().get_params()
+    assert {k: defaults[k] for k in PAPER_REGIME} == dict(PAPER_REGIME)
+    with pytest.raises(TypeError):
+        PAPER_REGIME["depth"] = 3  # read-only
+    # ... and one argument turns the useful regressor into it, with the warning.
+    X, y = diabetes
+    reg = QuantumNTKRegressor(**PAPER_REGIME, random_state=0)
+    with pytest.warns(DiagonalKernelWarning, match="training mean"):
+        reg.fit(X[:300], y[:300])
+    assert QuantumNTKRegressor().set_params(**PAPER_REGIME).get_params() == (
+        reg.set_params(random_state=None).get_params()
+    )
+    # Both estimators take the same parameters with the same defaults, except the
+    # regressor's documented depth, sparsity and ridge (it lacked `thresholds`, and
+    # its threshold percentile was 50 where the docstring and the authors say 90).
+    clf_sig = inspect.signature(QuantumNTKClassifier).parameters
+    reg_sig = inspect.signature(QuantumNTKRegressor).parameters
+    assert list(clf_sig) == list(reg_sig)
+    differ = {k for k in clf_sig if clf_sig[k].default != reg_sig[k].default}
+    assert differ == set(PAPER_REGIME)
+
+
 def test_odd_network_cannot_learn_circles_until_b_std_is_positive():
     X, y = make_circles(n_samples=400, noise=0.05, factor=0.5, random_state=0)
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, random_state=0)

@@ -6,13 +6,14 @@ from ._diagnostics import (
     DiagonalKernelWarning,
     IndefiniteKernelWarning,
 )
-from ._ntk import QuantumNTKClassifier, QuantumNTKRegressor
+from ._ntk import PAPER_REGIME, QuantumNTKClassifier, QuantumNTKRegressor
 
 __all__ = [
     "DiagonalKernelWarning",
     "DuplicateSamplesWarning",
     "IndefiniteKernelWarning",
     "MAX_DEPTH",
+    "PAPER_REGIME",
     "QuantumNTKClassifier",
     "QuantumNTKRegressor",
     "convergence_depth",

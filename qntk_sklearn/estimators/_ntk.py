@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from numbers import Integral, Real
+from types import MappingProxyType
 
 import numpy as np
 import scipy.sparse as sp
@@ -50,6 +51,11 @@ SOLVERS = {
     "pennylane": "PennyLaneSolver",
     "dequantized": "DequantizedSolver",
 }
+
+#: The paper's regime as keyword arguments: the classifier's defaults, and one
+#: argument away from the regressor's, ``QuantumNTKRegressor(**PAPER_REGIME)``
+#: (also a ``set_params`` argument or a GridSearchCV candidate).
+PAPER_REGIME = MappingProxyType({"depth": "auto", "sparsity": "random", "diag_reg": 0.0})
 
 #: Depth the paper uses for its Myrtle CNN.
 MYRTLE_PAPER_DEPTH = 96
@@ -888,10 +894,12 @@ class QuantumNTKRegressor(RegressorMixin, _BaseQuantumNTK):
     regressor's defaults are a shallow network (``depth=4``), the exact kernel
     (``sparsity="none"``) and a ridge (``diag_reg=0.1``): cross-validated R^2 0.49
     on diabetes, 0.81 on ``make_friedman1`` (RBF SVR: 0.47, 0.82). The paper's regime
-    is ``depth="auto", sparsity="random", diag_reg=0.0``; no single parameter reaches
-    it from a useful model, since a deep kernel is diagonal (predicts the mean)
-    and a shallow one sparsified at random is indefinite (R^2 far below 0): both are
-    detected at fit (``DiagonalKernelWarning``, ``IndefiniteKernelWarning``). The
+    is ``depth="auto", sparsity="random", diag_reg=0.0``, one argument away:
+    ``QuantumNTKRegressor(**PAPER_REGIME)`` (:data:`qntk_sklearn.PAPER_REGIME`). No
+    single one of the three reaches it from a useful model, since a deep kernel is
+    diagonal (predicts the mean) and a shallow one sparsified at random is
+    indefinite (R^2 far below 0): both are detected at fit
+    (``DiagonalKernelWarning``, ``IndefiniteKernelWarning``). The
     dense default costs O(n^2) memory, like KernelRidge.
 
     ``sample_weight`` gives weighted least squares, exactly
@@ -927,7 +935,8 @@ class QuantumNTKRegressor(RegressorMixin, _BaseQuantumNTK):
         b_std=0.0,
         sparsity="none",
         sparsity_factor=1.0,
-        threshold_percentile=50.0,
+        threshold_percentile=90.0,
+        thresholds=None,
         diag_reg=0.1,
         t=None,
         solver="auto",
@@ -945,6 +954,7 @@ class QuantumNTKRegressor(RegressorMixin, _BaseQuantumNTK):
             sparsity=sparsity,
             sparsity_factor=sparsity_factor,
             threshold_percentile=threshold_percentile,
+            thresholds=thresholds,
             diag_reg=diag_reg,
             t=t,
             solver=solver,
