@@ -359,3 +359,33 @@ def test_cli_overwrite_replaces_results(synthetic_mnist, tmp_path):
     (tmp_path / "depth.csv").write_text("stale\n")
     assert main([*args, "--overwrite"]) == 0
     assert _rows(tmp_path / "depth.csv")  # rewritten with real rows
+
+
+def test_prediction_cost_figure_has_no_empty_panel(tmp_path):
+    # The CNN experiment measures gate counts but no sign agreement: its cost figure
+    # is one panel (it had an empty second one); the FC experiment's keeps both.
+    pytest.importorskip("matplotlib")
+    from matplotlib.image import imread
+
+    from qntk_sklearn.experiments import _plots
+
+    def rows(agreement):
+        out = []
+        for n in (16, 32, 64):
+            row = {
+                "n": str(n),
+                "method": "qsvt_1000shots",
+                "decision_rule": "sign",
+                "qr_gates_toffoli_per_prediction_median": str(1e6 * n),
+                "qr_gates_toffoli_qsvt_median": str(1e4 * n),
+                "qr_gates_lookups_per_prediction_median": str(1e5 * n),
+                "sign_agreement_mean": "0.9" if agreement else "nan",
+                "sign_agreement_sem": "0.01" if agreement else "nan",
+            }
+            out.append(row)
+        return out
+
+    one = _plots.plot_prediction_cost(rows(False), tmp_path, "cnn", "CNN")
+    two = _plots.plot_prediction_cost(rows(True), tmp_path, "fc", "FC")
+    width_one, width_two = imread(one).shape[1], imread(two).shape[1]
+    assert width_one < 0.6 * width_two

@@ -196,8 +196,15 @@ def plot_prediction_cost(rows, out, prefix, title):
     deq = [m for m in _methods(rows) if m.startswith("dequantized")]
     if not (qsvt or deq):
         return None
+    # The noise panel only where a run measured the sign agreement (the CNN
+    # experiment does not: an empty panel would say nothing).
+    agreement = any(_column(rows, m, "sign_agreement_mean")[0].size for m in qsvt + deq)
     plt = _pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    if agreement:
+        fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    else:
+        fig, ax = plt.subplots(1, 1, figsize=(6.5, 4.2))
+        axes = [ax]
     ax = axes[0]
     for m in qsvt:
         for column, marker, label in (
@@ -241,10 +248,11 @@ def plot_prediction_cost(rows, out, prefix, title):
         "quantum: sparse-access QSVT, gate level; classical: sampling, flops",
         fontsize=8,
     )
-    ax = axes[1]
-    for m in qsvt + deq:
-        _errorbar(ax, rows, m, "sign_agreement_mean")
-    ax.set_ylabel("sign agreement with the noiseless decision")
+    if agreement:
+        ax = axes[1]
+        for m in qsvt + deq:
+            _errorbar(ax, rows, m, "sign_agreement_mean")
+        ax.set_ylabel("sign agreement with the noiseless decision")
     for ax in axes:
         ax.set_xscale("log", base=2)
         ax.set_xlabel("training set size n")
