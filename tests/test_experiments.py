@@ -389,3 +389,20 @@ def test_prediction_cost_figure_has_no_empty_panel(tmp_path):
     two = _plots.plot_prediction_cost(rows(True), tmp_path, "fc", "FC")
     width_one, width_two = imread(one).shape[1], imread(two).shape[1]
     assert width_one < 0.6 * width_two
+
+
+def test_cnn_overwrite_check_follows_the_image_size(tmp_path, capsys):
+    # A 28 x 28 CNN run writes cnn28*.csv: the 16 x 16 run's cnn.csv used to make the
+    # command refuse it, and an existing cnn28.csv did not.
+    from qntk_sklearn.experiments._runner import existing_results
+
+    (tmp_path / "cnn.csv").write_text("n\n")
+    assert existing_results(["cnn"], str(tmp_path), cnn_image_size=28) == []
+    assert existing_results(["cnn"], str(tmp_path)) == ["cnn.csv"]
+    (tmp_path / "cnn28_runs.csv").write_text("n\n")
+    assert existing_results(["cnn"], str(tmp_path), cnn_image_size=28) == [
+        "cnn28_runs.csv"
+    ]
+    with pytest.raises(SystemExit):
+        main(["cnn", "--cnn-image-size", "28", "--out", str(tmp_path)])
+    assert "would overwrite cnn28_runs.csv" in capsys.readouterr().err

@@ -55,7 +55,9 @@ SOLVERS = {
 #: The paper's regime as keyword arguments: the classifier's defaults, and one
 #: argument away from the regressor's, ``QuantumNTKRegressor(**PAPER_REGIME)``
 #: (also a ``set_params`` argument or a GridSearchCV candidate).
-PAPER_REGIME = MappingProxyType({"depth": "auto", "sparsity": "random", "diag_reg": 0.0})
+PAPER_REGIME = MappingProxyType(
+    {"depth": "auto", "sparsity": "random", "diag_reg": 0.0}
+)
 
 #: Depth the paper uses for its Myrtle CNN.
 MYRTLE_PAPER_DEPTH = 96

@@ -187,7 +187,12 @@ def main(argv=None):
         if (not args.experiments or "all" in args.experiments)
         else list(dict.fromkeys(args.experiments))
     )
-    clash = existing_results(experiments, args.out, append=args.append)
+    clash = existing_results(
+        experiments,
+        args.out,
+        append=args.append,
+        cnn_image_size=args.cnn_image_size or 16,
+    )
     if clash and not args.overwrite:
         append_hint = "" if args.append else " or --append to add to them"
         parser.error(

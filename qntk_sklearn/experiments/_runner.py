@@ -31,12 +31,13 @@ RUN_RECORD = "run.json"
 APPENDABLE = ("fc", "baselines", "cnn")
 
 
-def existing_results(experiments, out, *, append=False):
+def existing_results(experiments, out, *, append=False, cnn_image_size=16):
     """Result tables in ``out`` that running ``experiments`` would overwrite.
 
     Each experiment writes ``<name>.csv`` and ``<name>_runs.csv`` (and figures drawn
-    from them). With ``append``, the experiments that merge earlier rows
-    (:data:`APPENDABLE`) keep them, so only the others count.
+    from them); the CNN's name depends on its image size (``cnn``, ``cnn28``). With
+    ``append``, the experiments that merge earlier rows (:data:`APPENDABLE`) keep
+    them, so only the others count.
 
     Returns
     -------
@@ -47,6 +48,8 @@ def existing_results(experiments, out, *, append=False):
     for name in experiments:
         if append and name in APPENDABLE:
             continue
+        if name == "cnn" and cnn_image_size != 16:
+            name = f"cnn{cnn_image_size}"
         for fname in (f"{name}.csv", f"{name}_runs.csv"):
             if os.path.exists(os.path.join(out, fname)):
                 clash.append(fname)
@@ -359,7 +362,9 @@ def run_experiments(
     ):
         if value < 1:
             raise ValueError(f"`{name}` must be a positive int; got {value!r}.")
-    clash = existing_results(experiments, out, append=cfg.append)
+    clash = existing_results(
+        experiments, out, append=cfg.append, cnn_image_size=cfg.cnn_image_size
+    )
     if clash and not overwrite:
         raise FileExistsError(
             f"Running {list(experiments)} would overwrite {clash} in {out!r}; pass "
