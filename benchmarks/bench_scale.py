@@ -58,7 +58,7 @@ load 0 to 3, from the run itself), OpenBLAS default threads, all 60,000 / 10,000
 
     config                     fit s   predict s  accuracy  peak RSS
     qntk_paper                  47.5     152.2     0.7958    1.66 GiB  (depth 146, CG)
-    qntk_shallow               405.3     141.0     0.8490    4.21 GiB  (kappa 4.7e4, MINRES)
+    qntk_shallow               405.3     141.0     0.8490    4.21 GiB  (kappa 4.7e4)
     svc_rbf                    254.1      59.6     0.9855    1.26 GiB
     mlp                        148.2       0.1     0.9809    0.93 GiB
     qntk_paper n_jobs=2         39.0     135.4     same      2.15 GiB
