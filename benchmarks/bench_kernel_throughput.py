@@ -34,32 +34,35 @@ Run (from the repository root, core environment; the neural-tangents part runs i
 
 ``--quick``: n = 1000, depths 10 and 100, 2 repeats (about a minute).
 
-Last numbers (2026-12-02, 2-core AMD EPYC VM, no GPU, one thread; the machine was
-shared, load average 10.7-12.6 during the run, so absolute times are inflated, perhaps
-2x; the coordinator reruns it on a quiet machine). Seconds, medians of 3 warm calls
-(neural-tangents at n = 4000, depth 500: one call); build = the table, first call
-only; recursion path in s, and in ns per entry-layer::
+Last numbers (2026-12-02, 18:00 UTC, 2-core AMD EPYC VM, no GPU, one thread, an
+otherwise idle machine: load average 1.4 from the benchmark's own processes). Seconds,
+medians of 3 warm calls (neural-tangents at n = 4000, depth 500: one call); build =
+the table, first call only; recursion path in s::
 
-    n     depth  ours    build   NT      RBF    NT/ours  ours/RBF  recursion
-    1000  10     0.068   0.8 ms  0.27    0.027     4.0     2.50    0.145 (14.5)
-    1000  100    0.062   7.8 ms  1.90    0.027    30.6     2.29    1.09  (10.9)
-    1000  500    0.060  27.4 ms  8.61    0.027   143       2.22    5.46  (10.9)
-    4000  10     0.829   0.8 ms  4.30    0.445     5.2     1.86
-    4000  100    0.813   4.1 ms  33.1    0.445    40.8     1.83
-    4000  500    0.795  30.8 ms  143     0.445   180       1.79
+    n     depth  ours    build    NT      RBF    NT/ours  ours/RBF  recursion
+    1000  10     0.068    1.2 ms  0.35    0.023     5.2     2.94    0.134
+    1000  100    0.061    6.5 ms  1.57    0.023    25.9     2.64    0.973
+    1000  500    0.061   29.1 ms  6.43    0.023   105       2.65    4.78
+    4000  10     0.691    1.2 ms  4.58    0.354     6.6     1.95
+    4000  100    0.666    4.7 ms  22.4    0.354    33.6     1.88
+    4000  500    0.720   23.2 ms  85.0    0.354   118       2.03
 
-Ours costs 50-68 ns per entry of the square matrix at every depth (about half of it
-the inner products, which RBF needs too); before the equal-norm path (commit 4facd01,
-same machine and load) the same matrices took 0.256 / 1.92 / 9.47 s (n = 1000; depth
-10 / 100 / 500) and 3.82 / 19.98 s (n = 4000; depth 10 / 100). Off the diagonal ours
+An earlier run on the shared machine (load 10.7-12.6) gave NT/ours 31 and 41 at depth
+100 and ours/RBF 1.8-2.5.
+
+Ours costs 42-68 ns per entry of the square matrix at every depth (about half of it
+the inner products, which RBF needs too); the recursion path 10-13 ns per entry and
+layer. Before the equal-norm path (commit 4facd01, on the shared machine) the same
+matrices took 0.256 / 1.92 / 9.47 s (n = 1000; depth 10 / 100 / 500) and 3.82 /
+19.98 s (n = 4000; depth 10 / 100). Off the diagonal ours
 and neural-tangents differ by at most 3e-13 of the largest entry (1.3e-12 to 3.1e-12
 relative, on entries near zero); against a 50-digit reference ours is within 1.5e-14
 on the largest entries.
 
-Backends, ns per element: float64 arcsin 0.76 numpy / 19.1 XLA, arctan2 1.76 / 20.3;
-the erf recursion 13.8 numpy / 20.5 jax per entry-layer, relu (with bias) 25.4 / 23.5
-(jax ~10% faster there, but it compiles for ~1 s per new block shape, so numpy stays);
-the table lookup 9.6 in one XLA loop / 86.8 as numpy passes.
+Backends, ns per element (idle run): float64 arcsin 1.46 numpy / 13.3 XLA, arctan2
+2.82 / 12.7; the erf recursion 11.1 numpy / 20.2 jax per entry-layer, relu (with bias)
+23.2 / 18.2 (jax faster there, but it compiles for ~1 s per new block shape, so numpy
+stays); the table lookup 11.6 in one XLA loop / 72.5 as numpy passes.
 """
 
 from __future__ import annotations
