@@ -48,8 +48,8 @@ def existing_results(experiments, out, *, append=False, cnn_image_size=16):
     for name in experiments:
         if append and name in APPENDABLE:
             continue
-        if name == "cnn" and cnn_image_size != 16:
-            name = f"cnn{cnn_image_size}"
+        if name == "cnn":
+            name = _cnn_prefix(cnn_image_size)
         for fname in (f"{name}.csv", f"{name}_runs.csv"):
             if os.path.exists(os.path.join(out, fname)):
                 clash.append(fname)
@@ -147,9 +147,13 @@ def run_depth(cfg, data, out):
     return {"csv": ["depth.csv", "depth_runs.csv"], "figures": _names(figures)}
 
 
+def _cnn_prefix(side):
+    return "cnn" if side == 16 else f"cnn{side}"
+
+
 def cnn_name(cfg):
     """Files and record key of a CNN run: "cnn" (16 x 16 images) or "cnn<side>"."""
-    return "cnn" if cfg.cnn_image_size == 16 else f"cnn{cfg.cnn_image_size}"
+    return _cnn_prefix(cfg.cnn_image_size)
 
 
 def run_cnn(cfg, data, out):
